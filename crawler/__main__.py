@@ -1,0 +1,5 @@
+"""`python -m crawler` is `codegouv`."""
+
+from crawler.cli import main
+
+main()

@@ -1,0 +1,212 @@
+"""Records passed between the crawler's stages.
+
+Frozen dataclasses only: configuration records (what organisations.yml says) and crawl records
+(what a forge answered). This module imports nothing of ours so every other module can use it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+#: Forge kinds accepted in organisations.yml (code.gouv.fr's list).
+FORGE_KINDS = ("github", "gitlab", "gitea", "gogs", "sourcehut")
+
+#: Forge kinds the crawler has an adapter for; the others are reported and skipped.
+SUPPORTED_KINDS = ("github",)
+
+
+@dataclass(frozen=True)
+class OwnerConfig:
+    """An account (organisation, user or group) listed under a forge in organisations.yml."""
+
+    forge: str
+    """Host of the forge, lower-case (``github.com``)."""
+    login: str
+    """The account's login or group path, as written in the file."""
+    line: int = 0
+    """Line of the file where the account is declared (1-based; 0 when built in code)."""
+    pso_id: str | None = None
+    ministry: str | None = None
+    """Name of the ministry, explicit or derived from ``pso_id``."""
+    name: str | None = None
+    floss_policy: str | None = None
+    ospo_url: str | None = None
+    ignored_since: dt.date | None = None
+
+    @property
+    def id(self) -> str:
+        return owner_id(self.forge, self.login)
+
+
+@dataclass(frozen=True)
+class ForgeConfig:
+    """A forge host of organisations.yml, with the accounts to crawl on it."""
+
+    host: str
+    kind: str
+    api_url: str
+    owners: tuple[OwnerConfig, ...] = ()
+    line: int = 0
+    pso_id: str | None = None
+    ministry: str | None = None
+    name: str | None = None
+    floss_policy: str | None = None
+    ospo_url: str | None = None
+    ignored_since: dt.date | None = None
+
+    @property
+    def whole_instance(self) -> bool:
+        """A forge listed without owners is dedicated to the public sector: crawl all of it."""
+        return not self.owners
+
+    @property
+    def supported(self) -> bool:
+        return self.kind in SUPPORTED_KINDS
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole of organisations.yml, validated."""
+
+    path: str
+    forges: tuple[ForgeConfig, ...] = ()
+
+    def forge(self, host: str) -> ForgeConfig | None:
+        host = host.lower()
+        return next((f for f in self.forges if f.host == host), None)
+
+
+def owner_id(forge: str, login: str) -> str:
+    """The public identifier of an owner: ``HOST/LOGIN``, lower-case."""
+    return f"{forge}/{login}".lower()
+
+
+def repository_id(forge: str, owner: str, name: str) -> str:
+    """The public identifier of a repository: ``HOST/OWNER/NAME``, lower-case."""
+    return f"{forge}/{owner}/{name}".lower()
+
+
+@dataclass(frozen=True)
+class Owner:
+    """An account as its forge describes it."""
+
+    forge: str
+    login: str
+    kind: str
+    """``organization``, ``user`` or ``group``."""
+    name: str | None = None
+    description: str | None = None
+    website: str | None = None
+    email: str | None = None
+    location: str | None = None
+    avatar_url: str | None = None
+    created_at: str | None = None
+    repositories_count: int | None = None
+
+    @property
+    def id(self) -> str:
+        return owner_id(self.forge, self.login)
+
+
+@dataclass(frozen=True)
+class Repository:
+    """A public repository as its forge describes it, mapped to the data contract's columns."""
+
+    forge: str
+    owner: str
+    """Login of the owning account, as the forge spells it."""
+    name: str
+    url: str
+    description: str | None = None
+    homepage: str | None = None
+    default_branch: str | None = None
+    language: str | None = None
+    topics: tuple[str, ...] = ()
+    licence: str | None = None
+    """An SPDX id, ``NOASSERTION`` (a licence file the forge does not recognise) or ``NONE``."""
+    licence_source: str | None = None
+    is_fork: bool = False
+    is_archived: bool = False
+    is_template: bool = False
+    created_at: str | None = None
+    updated_at: str | None = None
+    pushed_at: str | None = None
+    last_commit_at: str | None = None
+    stars: int = 0
+    forks: int = 0
+    open_issues: int = 0
+    has_readme: bool | None = None
+    has_licence_file: bool | None = None
+    has_contributing: bool | None = None
+    has_changelog: bool | None = None
+    has_publiccode: bool | None = None
+
+    @property
+    def id(self) -> str:
+        return repository_id(self.forge, self.owner, self.name)
+
+    @property
+    def owner_id(self) -> str:
+        return owner_id(self.forge, self.owner)
+
+
+@dataclass(frozen=True)
+class OwnerCrawl:
+    """What one account's crawl produced: its profile and every repository, or the error."""
+
+    account: OwnerConfig
+    owner: Owner | None = None
+    repositories: tuple[Repository, ...] = ()
+    error: str | None = None
+    """Why the account could not be read; its previously stored rows are then kept."""
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True)
+class ForgeReport:
+    """How the crawl of one forge host went."""
+
+    host: str
+    status: str
+    """``ok``, ``partial`` (some accounts failed), ``failed``, ``unsupported`` or ``ignored``."""
+    requests: int = 0
+    accounts_ok: int = 0
+    accounts_failed: int = 0
+    repositories: int = 0
+    message: str | None = None
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """The outcome of a whole crawl run, as printed by the command line."""
+
+    run_id: int
+    started_at: str
+    finished_at: str
+    forges: tuple[ForgeReport, ...] = field(default_factory=tuple)
+    repositories_new: int = 0
+    repositories_removed: int = 0
+
+    @property
+    def requests(self) -> int:
+        return sum(f.requests for f in self.forges)
+
+    @property
+    def accounts_ok(self) -> int:
+        return sum(f.accounts_ok for f in self.forges)
+
+    @property
+    def accounts_failed(self) -> int:
+        return sum(f.accounts_failed for f in self.forges)
+
+    @property
+    def repositories_seen(self) -> int:
+        return sum(f.repositories for f in self.forges)
+
+    @property
+    def status(self) -> str:
+        return "ok" if self.accounts_failed == 0 else "partial"

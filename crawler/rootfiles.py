@@ -1,0 +1,72 @@
+"""What a repository's root directory tells: README, licence, contributing guide, changelog,
+publiccode.yml. Pure functions on file names, shared by every forge adapter."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+# A base name, optionally followed by one documentation extension (README.md, COPYING.txt,
+# LICENSE.fr.md, CHANGELOG.rst...). Matching is case-insensitive.
+_DOC_EXT = r"(\.[a-z]{2}(_[a-z]{2})?)?(\.(md|markdown|rst|txt|adoc|asciidoc|org|textile|html))?"
+_README = re.compile(rf"^(readme|lisezmoi|lisez-moi){_DOC_EXT}$", re.IGNORECASE)
+_LICENCE = re.compile(
+    rf"^((un)?licen[cs]e|copying|copyright|copying\.lesser|licen[cs]e[-_.](mit|apache|gpl|agpl|"
+    rf"lgpl|bsd|cecill[-_a-z0-9.]*|etalab[-_a-z0-9.]*|eupl[-_a-z0-9.]*|[a-z0-9.-]+)){_DOC_EXT}$",
+    re.IGNORECASE,
+)
+_CONTRIBUTING = re.compile(
+    rf"^(contributing|contribuer|contribution[s]?){_DOC_EXT}$", re.IGNORECASE
+)
+_CHANGELOG = re.compile(
+    rf"^(changelog|changes|history|news|releases?|release[-_]notes|journal[-_]des[-_]modifications)"
+    rf"{_DOC_EXT}$",
+    re.IGNORECASE,
+)
+_PUBLICCODE = re.compile(r"^publiccode\.ya?ml$", re.IGNORECASE)
+#: REUSE keeps one file per licence in a LICENSES/ directory.
+_LICENCE_DIRS = frozenset({"licenses", "licences"})
+
+
+@dataclass(frozen=True)
+class RootFiles:
+    has_readme: bool = False
+    has_licence_file: bool = False
+    has_contributing: bool = False
+    has_changelog: bool = False
+    has_publiccode: bool = False
+    licence_files: tuple[str, ...] = ()
+    """Names of the root files that look like a licence, most likely first."""
+
+
+def classify(entries: Iterable[tuple[str, str]]) -> RootFiles:
+    """Classify root entries given as ``(name, kind)`` pairs, kind ``blob`` or ``tree``."""
+    readme = licence = contributing = changelog = publiccode = False
+    licence_files: list[str] = []
+    for name, kind in entries:
+        if kind == "tree":
+            if name.lower() in _LICENCE_DIRS:
+                licence = True
+            continue
+        if _README.match(name):
+            readme = True
+        elif _LICENCE.match(name):
+            licence = True
+            licence_files.append(name)
+        elif _CONTRIBUTING.match(name):
+            contributing = True
+        elif _CHANGELOG.match(name):
+            changelog = True
+        elif _PUBLICCODE.match(name):
+            publiccode = True
+    licence_files.sort(key=_licence_rank)
+    return RootFiles(readme, licence, contributing, changelog, publiccode, tuple(licence_files))
+
+
+def _licence_rank(name: str) -> tuple[int, int, str]:
+    lower = name.lower()
+    base = lower.split(".", 1)[0]
+    order = ("license", "licence", "copying", "unlicense", "copyright")
+    rank = order.index(base) if base in order else len(order)
+    return (rank, len(lower), lower)
