@@ -1,0 +1,216 @@
+"""File contents of the synthetic repositories, and their git object ids.
+
+Contents are built on demand from the repository record (never stored: 50,000 repositories would
+not fit the memory budget); object ids are real git ids of those contents.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from localforge.data import Repository, TreeEntry
+from localforge.licences import licence_display_name, licence_text
+
+_PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\x00\x00\x00\x10\x08\x06\x00\x00\x00"
+
+_GITIGNORE = "\n".join(
+    (
+        "# Dependencies",
+        "node_modules/",
+        "venv/",
+        ".venv/",
+        "",
+        "# Build",
+        "dist/",
+        "build/",
+        "*.egg-info/",
+        "__pycache__/",
+        "",
+        "# Editors",
+        ".idea/",
+        ".vscode/",
+        "*.swp",
+        "",
+        "# Environment",
+        ".env",
+        "",
+    )
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Blob:
+    path: str
+    data: bytes
+    is_binary: bool
+
+    @property
+    def text(self) -> str | None:
+        return None if self.is_binary else self.data.decode("utf-8")
+
+    @property
+    def oid(self) -> str:
+        return git_oid(b"blob", self.data)
+
+
+def git_oid(kind: bytes, data: bytes) -> str:
+    """The id git gives an object of this kind and content."""
+    header = kind + b" " + str(len(data)).encode() + b"\0"
+    return hashlib.sha1(header + data, usedforsecurity=False).hexdigest()
+
+
+def tree_oid(repo: Repository, entries: tuple[TreeEntry, ...], path: str = "") -> str:
+    """The git id of a tree (entries in git order, as :mod:`localforge.data` keeps them)."""
+    body = bytearray()
+    for entry in entries:
+        entry_path = join(path, entry.name)
+        if entry.type == "tree":
+            mode, oid = b"40000", tree_oid(repo, entry.children, entry_path)
+        else:
+            mode, oid = b"100644", blob(repo, entry, entry_path).oid
+        body += mode + b" " + entry.name.encode() + b"\0" + bytes.fromhex(oid)
+    return git_oid(b"tree", bytes(body))
+
+
+def join(path: str, name: str) -> str:
+    return f"{path}/{name}" if path else name
+
+
+def find(repo: Repository, path: str) -> TreeEntry | tuple[TreeEntry, ...] | None:
+    """The entry at ``path`` of the default branch, or the root entries for ``""``; ``None``
+    when nothing is there."""
+    entries = repo.entries
+    parts = [p for p in path.strip("/").split("/") if p]
+    if not parts:
+        return entries
+    found: TreeEntry | None = None
+    for i, part in enumerate(parts):
+        found = next((e for e in entries if e.name == part), None)
+        if found is None or (found.type == "blob" and i < len(parts) - 1):
+            return None
+        entries = found.children
+    return found
+
+
+def blob(repo: Repository, entry: TreeEntry, path: str) -> Blob:
+    """The content of the file ``entry`` (at ``path``) of ``repo``."""
+    role = entry.role
+    if role == "binary":
+        seed = hashlib.blake2b(f"{repo.database_id}:{path}".encode(), digest_size=48).digest()
+        return Blob(path, _PNG + seed, True)
+    if role == "readme":
+        text = _readme(repo, entry.name)
+    elif role == "licence":
+        text = licence_text(entry.spdx_id or repo.licence_file_spdx or "NOASSERTION")
+    elif role == "contributing":
+        text = _contributing(repo)
+    elif role == "changelog":
+        text = _changelog(repo)
+    elif role == "publiccode":
+        text = publiccode(repo)
+    else:
+        text = _ordinary(repo, entry.name)
+    return Blob(path, text.encode("utf-8"), False)
+
+
+def _title(repo: Repository) -> str:
+    return repo.description.strip() if repo.description else f"Dépôt {repo.full_name}"
+
+
+def _readme(repo: Repository, filename: str) -> str:
+    licence = licence_display_name(repo.licence_file_spdx) if repo.licence_file_spdx else None
+    lines: list[str]
+    if filename.lower().endswith(".rst"):
+        lines = [
+            repo.name,
+            "=" * len(repo.name),
+            "",
+            _title(repo),
+            "",
+            "Installation",
+            "------------",
+            "",
+            "Voir la documentation du projet.",
+            "",
+        ]
+        if licence:
+            lines += ["Licence", "-------", "", f"{licence}.", ""]
+    else:
+        lines = [f"# {repo.name}", "", _title(repo), ""]
+        if repo.homepage:
+            lines += [f"Site : {repo.homepage}", ""]
+        lines += ["## Installation", "", "Voir la documentation du projet.", ""]
+        if licence:
+            lines += ["## Licence", "", f"{licence}.", ""]
+    return "\n".join(lines)
+
+
+def _contributing(repo: Repository) -> str:
+    return (
+        f"# Contribuer à {repo.name}\n\n"
+        "Les contributions sont les bienvenues : ouvrez un ticket pour discuter d'un changement,\n"
+        "puis proposez une demande de fusion.\n"
+    )
+
+
+def _changelog(repo: Repository) -> str:
+    return (
+        "# Changelog\n\n"
+        "Toutes les évolutions notables de ce projet sont décrites dans ce fichier.\n\n"
+        f"## [Unreleased] - {repo.last_commit_at[:10]}\n\n- Corrections diverses.\n"
+    )
+
+
+def publiccode(repo: Repository) -> str:
+    """A minimal publiccode.yml (standard version 0.4) that validates."""
+    description = _title(repo).replace('"', "'")
+    long = (description + ". ") * max(1, 160 // (len(description) + 2) + 1)
+    spdx = (
+        repo.licence.spdx_id
+        if repo.licence and not repo.licence.is_other
+        else (repo.licence_file_spdx or "etalab-2.0")
+    )
+    return (
+        'publiccodeYmlVersion: "0.4"\n'
+        f"name: {repo.name}\n"
+        f'url: "{repo.html_url}"\n'
+        f'releaseDate: "{repo.last_commit_at[:10]}"\n'
+        "platforms:\n  - web\n"
+        "categories:\n  - it-development\n"
+        "developmentStatus: stable\n"
+        'softwareType: "standalone/web"\n'
+        "description:\n  fr:\n"
+        f'    shortDescription: "{description[:100]}"\n'
+        f'    longDescription: "{long.strip()}"\n'
+        "    features:\n      - Service public numérique\n"
+        f"legal:\n  license: {spdx}\n"
+        "maintenance:\n  type: internal\n  contacts:\n"
+        f"    - name: {repo.owner}\n"
+        "localisation:\n  localisationReady: false\n  availableLanguages:\n    - fr\n"
+    )
+
+
+def _ordinary(repo: Repository, name: str) -> str:
+    if name == ".gitignore":
+        return _GITIGNORE
+    if name == "package.json":
+        manifest = {
+            "name": repo.name.lower(),
+            "version": "1.0.0",
+            "description": _title(repo),
+            "license": repo.licence.spdx_id if repo.licence else "UNLICENSED",
+        }
+        return json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
+    if name == "setup.py":
+        return (
+            f'from setuptools import setup\n\nsetup(name="{repo.name}", version="1.0.0",\n'
+            f'      description="""{_title(repo)}""")\n'
+        )
+    if name == "pyproject.toml":
+        return (
+            f'[project]\nname = "{repo.name}"\nversion = "1.0.0"\n'
+            f'description = """{_title(repo)}"""\n'
+        )
+    return f"{name} — {repo.full_name}\n"

@@ -1,0 +1,625 @@
+"""The local forge's data: real 2021 code.gouv.fr rows, plus deterministic synthetic fields.
+
+The CSV files (``data/*.csv``) give each repository's metadata; what they lack (default branch,
+root files, last commit, languages...) is derived from a hash of the repository's id, never from a
+global random state, so every load gives the same forge.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import dataclasses
+import functools
+import hashlib
+import logging
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from localforge.licences import UNRECOGNISED_SPDX, Licence, licence_for_name
+
+log = logging.getLogger(__name__)
+
+DATA_DIR = Path(__file__).parent / "data"
+REPOSITORIES_CSV = "repositories-2021-11-15-sample.csv"
+ORGANIZATIONS_CSV = "organizations-2021-11-15-sample.csv"
+
+GITHUB = "github.com"
+#: The forge software of each host the dataset can hold.
+HOST_KINDS: dict[str, str] = {GITHUB: "github"}
+
+#: The CSV does not say which accounts are users. These two real logins (35 and 3 repositories)
+#: are served as GitHub *users* so that tests cover user namespaces (``/users/{user}/repos``,
+#: ``... on User``, ``/orgs/{login}`` answering 404). Every other account is an organization.
+USER_LOGINS: frozenset[str] = frozenset({"riatelab", "Antique-team"})
+
+_REPO_ID_BASE = 10_000_000
+_ACCOUNT_ID_BASE = 1_000_000
+#: Id stride between the replicas of a scaled dataset (more than the number of CSV rows).
+_ID_STRIDE = 100_000
+#: Repositories created from this date get ``main`` as default branch (GitHub's switch).
+_MAIN_BRANCH_SINCE = "2020-10-01"
+
+
+def node_id(prefix: str, database_id: int) -> str:
+    """GitHub's current global node id: ``R_`` + base64url(msgpack([0, id])) without padding."""
+    packed = b"\x92\x00\xce" + database_id.to_bytes(4, "big")
+    return f"{prefix}_" + base64.urlsafe_b64encode(packed).decode().rstrip("=")
+
+
+def database_id_of(node: str) -> int | None:
+    """The database id inside a node id made by :func:`node_id`, or ``None``."""
+    _, _, encoded = node.partition("_")
+    try:
+        packed = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+    except ValueError:
+        return None
+    if len(packed) != 7 or not packed.startswith(b"\x92\x00\xce"):
+        return None
+    return int.from_bytes(packed[3:], "big")
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """An organization or user account of a forge."""
+
+    host: str
+    login: str
+    kind: str
+    """``organization`` or ``user``."""
+    database_id: int
+    node_id: str
+    name: str | None
+    description: str | None
+    website: str | None
+    email: str | None
+    location: str | None
+    avatar_url: str
+    created_at: str
+    updated_at: str
+    repositories_count: int
+    """Public repositories it owns now (kept up to date by :meth:`Dataset.remove_repository`)."""
+    views: dict[str, Any] = field(
+        default_factory=dict, init=False, compare=False, repr=False, hash=False
+    )
+    """Per-API caches of its serialised forms (filled by the API modules; a record made by
+    ``dataclasses.replace`` starts with empty caches)."""
+
+    @property
+    def html_url(self) -> str:
+        return f"https://{self.host}/{self.login}"
+
+
+@dataclass(frozen=True, slots=True)
+class TreeEntry:
+    """A file or directory of a repository. Instances are shared between repositories."""
+
+    name: str
+    type: str
+    """``blob`` or ``tree``."""
+    role: str
+    """What the content is made of: ``readme``, ``licence``, ``contributing``, ``changelog``,
+    ``publiccode``, ``binary``, ``file`` or ``tree``."""
+    children: tuple[TreeEntry, ...] = ()
+    spdx_id: str | None = None
+    """For a licence file whose text is not the repository's own licence (GPL beside LGPL)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Repository:
+    """A repository, as the CSV gives it plus the synthetic fields."""
+
+    host: str
+    owner: str
+    name: str
+    database_id: int
+    node_id: str
+    description: str | None
+    homepage: str | None
+    is_fork: bool
+    is_archived: bool
+    is_template: bool
+    created_at: str
+    updated_at: str
+    pushed_at: str
+    stars: int
+    forks: int
+    open_issues: int
+    closed_issues: int
+    language: str | None
+    topics: tuple[str, ...]
+    licence: Licence | None
+    """The licence GitHub detects, ``None`` when it detects none."""
+    licence_file_spdx: str | None
+    """Whose text the root licence file holds (``None``: no licence file)."""
+    default_branch: str
+    last_commit_at: str
+    """Date of the default branch's last commit: ``pushed_at`` or a bit before."""
+    commit_oid: str
+    commit_count: int
+    entries: tuple[TreeEntry, ...]
+    """The root tree, in git order."""
+    languages: tuple[tuple[str, int], ...]
+    """(language, bytes), largest first."""
+    disk_usage: int
+    """Kilobytes."""
+    views: dict[str, Any] = field(
+        default_factory=dict, init=False, compare=False, repr=False, hash=False
+    )
+    """Per-API caches of its serialised forms (filled by the API modules; a record made by
+    ``dataclasses.replace`` starts with empty caches)."""
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner}/{self.name}"
+
+    @property
+    def html_url(self) -> str:
+        return f"https://{self.host}/{self.owner}/{self.name}"
+
+
+# --- synthetic fields --------------------------------------------------------------------------
+
+
+@functools.cache
+def _blob(name: str, role: str = "file", spdx_id: str | None = None) -> TreeEntry:
+    return TreeEntry(name, "blob", role, (), spdx_id)
+
+
+def _tree(name: str, *children: TreeEntry) -> TreeEntry:
+    return TreeEntry(name, "tree", "tree", tuple(sorted(children, key=git_order)))
+
+
+def git_order(entry: TreeEntry) -> bytes:
+    """Git sorts a tree's entries by name, a directory as if its name ended with ``/``."""
+    return (entry.name + "/" if entry.type == "tree" else entry.name).encode()
+
+
+_README_NAMES = (
+    (180, "README.md"),
+    (200, "README.rst"),
+    (215, "README"),
+    (235, "readme.md"),
+    (256, "README.txt"),
+)
+_LICENCE_NAMES = (
+    (140, "LICENSE"),
+    (190, "LICENSE.md"),
+    (215, "LICENCE"),
+    (240, "COPYING"),
+    (256, "LICENSE.txt"),
+)
+_GNU = ("GPL-2.0", "GPL-3.0", "AGPL-3.0", "LGPL-2.1", "LGPL-3.0")
+
+_SRC = _tree("src", _blob("index.js"))
+_LANGUAGE_FILES: dict[str, tuple[tuple[TreeEntry, ...], ...]] = {
+    # Alternatives chosen by hash, each a set of root entries.
+    "Python": (
+        (_blob("setup.py"), _blob("requirements.txt"), _tree("src", _blob("__init__.py"))),
+        (
+            _blob("pyproject.toml"),
+            _tree("src", _blob("__init__.py")),
+            _tree("tests", _blob("test_main.py")),
+        ),
+    ),
+    "JavaScript": (
+        (_blob("package.json"), _blob("package-lock.json"), _SRC),
+        (_blob("package.json"), _blob("yarn.lock"), _tree("lib", _blob("index.js"))),
+    ),
+    "TypeScript": (
+        (_blob("package.json"), _blob("tsconfig.json"), _tree("src", _blob("index.ts"))),
+    ),
+    "Vue": ((_blob("package.json"), _blob("vue.config.js"), _tree("src", _blob("App.vue"))),),
+    "Java": (
+        (_blob("pom.xml"), _tree("src", _tree("main", _tree("java", _blob("Main.java"))))),
+        (
+            _blob("build.gradle"),
+            _blob("gradlew"),
+            _tree("src", _tree("main", _tree("java", _blob("Main.java")))),
+        ),
+    ),
+    "PHP": ((_blob("composer.json"), _tree("src", _blob("index.php"))),),
+    "Ruby": ((_blob("Gemfile"), _blob("Gemfile.lock"), _tree("lib", _blob("main.rb"))),),
+    "Go": ((_blob("go.mod"), _blob("go.sum"), _blob("main.go")),),
+    "Rust": ((_blob("Cargo.toml"), _blob("Cargo.lock"), _tree("src", _blob("main.rs"))),),
+    "OCaml": ((_blob("dune-project"), _blob("Makefile"), _tree("src", _blob("main.ml"))),),
+    "C": ((_blob("Makefile"), _tree("src", _blob("main.c"))),),
+    "C++": ((_blob("CMakeLists.txt"), _tree("src", _blob("main.cpp"))),),
+    "R": ((_blob("DESCRIPTION"), _blob("NAMESPACE"), _tree("R", _blob("main.R"))),),
+    "Jupyter Notebook": ((_blob("requirements.txt"), _tree("notebooks", _blob("analyse.ipynb"))),),
+    "Shell": ((_blob("install.sh"), _tree("scripts", _blob("run.sh"))),),
+    "HTML": ((_blob("index.html"), _tree("css", _blob("style.css"))),),
+}
+_DEFAULT_FILES: tuple[tuple[TreeEntry, ...], ...] = ((_tree("src", _blob("main.txt")),),)
+
+_COMPANIONS: dict[str, tuple[str, ...]] = {
+    "JavaScript": ("HTML", "CSS", "Shell"),
+    "TypeScript": ("JavaScript", "HTML", "CSS"),
+    "Vue": ("JavaScript", "HTML", "CSS"),
+    "Python": ("Shell", "Makefile", "HTML"),
+    "Java": ("Shell", "HTML", "JavaScript"),
+    "PHP": ("JavaScript", "HTML", "CSS"),
+    "Ruby": ("HTML", "JavaScript", "CSS"),
+    "HTML": ("CSS", "JavaScript"),
+    "Jupyter Notebook": ("Python",),
+}
+_GITIGNORE = _blob(".gitignore")
+_DOCKERFILE = _blob("Dockerfile")
+_DOCS = _tree("docs", _blob("index.md"))
+_GITHUB = _tree(".github", _tree("workflows", _blob("ci.yml")))
+_LOGO = _blob("logo.png", "binary")
+_CONTRIBUTING = _blob("CONTRIBUTING.md", "contributing")
+_CHANGELOG = _blob("CHANGELOG.md", "changelog")
+_PUBLICCODE = _blob("publiccode.yml", "publiccode")
+
+
+def _pick(byte: int, table: tuple[tuple[int, str], ...]) -> str:
+    return next(value for bound, value in table if byte < bound)
+
+
+@dataclass(frozen=True, slots=True)
+class _Synthetic:
+    default_branch: str
+    is_template: bool
+    licence_file_spdx: str | None
+    entries: tuple[TreeEntry, ...]
+    last_commit_at: str
+    commit_oid: str
+    commit_count: int
+    closed_issues: int
+    languages: tuple[tuple[str, int], ...]
+    disk_usage: int
+
+
+def _synthesise(database_id: int, row: dict[str, str], licence: Licence | None) -> _Synthetic:
+    h = hashlib.blake2b(str(database_id).encode(), digest_size=32).digest()
+    created_at, pushed_at = row["creation_date"], row["last_modification"]
+    language = row["language"] or None
+    if created_at >= _MAIN_BRANCH_SINCE:
+        branch = "main" if h[0] < 230 else "master"
+    else:
+        branch = "master" if h[0] < 243 else "main"
+
+    entries: list[TreeEntry] = []
+    if h[1] < 235:
+        entries.append(_blob(_pick(h[2], _README_NAMES), "readme"))
+    licence_file_spdx: str | None = None
+    if licence is not None:
+        licence_file_spdx = (
+            UNRECOGNISED_SPDX[h[4] % len(UNRECOGNISED_SPDX)]
+            if licence.is_other
+            else licence.spdx_id
+        )
+    elif h[3] < 38:  # ~15 %: a licence file GitHub did not report in that crawl
+        licence_file_spdx = UNRECOGNISED_SPDX[h[4] % len(UNRECOGNISED_SPDX)]
+    if licence_file_spdx is not None:
+        if licence_file_spdx.startswith("LGPL") and h[5] < 128:
+            gpl = "GPL-2.0" if licence_file_spdx == "LGPL-2.1" else "GPL-3.0"
+            entries += [_blob("COPYING.LESSER", "licence"), _blob("COPYING", "licence", gpl)]
+        else:
+            name = (
+                "COPYING"
+                if licence_file_spdx in _GNU and h[5] < 100
+                else _pick(h[5], _LICENCE_NAMES)
+            )
+            entries.append(_blob(name, "licence"))
+    if h[6] < 51:
+        entries.append(_CONTRIBUTING)
+    if h[7] < 64:
+        entries.append(_CHANGELOG)
+    if h[8] < 13:
+        entries.append(_PUBLICCODE)
+    if h[9] < 205:
+        entries.append(_GITIGNORE)
+    if h[10] < 46:
+        entries.append(_DOCKERFILE)
+    if h[11] < 77:
+        entries.append(_DOCS)
+    if h[12] < 64:
+        entries.append(_GITHUB)
+    if h[13] < 20:
+        entries.append(_LOGO)
+    variants = _LANGUAGE_FILES.get(language or "", _DEFAULT_FILES)
+    entries.extend(variants[h[14] % len(variants)])
+    unique = {e.name: e for e in entries}
+    ordered = tuple(sorted(unique.values(), key=git_order))
+
+    if h[15] < 150:
+        last_commit_at = pushed_at
+    else:
+        pushed = datetime.fromisoformat(pushed_at.replace("Z", "+00:00"))
+        last_commit = pushed - timedelta(minutes=10 * h[16] + h[17] % 10)
+        last_commit_at = last_commit.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    languages: list[tuple[str, int]] = []
+    if language:
+        size = 2_000 + int.from_bytes(h[18:21], "big") % 900_000
+        languages.append((language, size))
+        for i, companion in enumerate(_COMPANIONS.get(language, ("Shell",))):
+            if h[21 + i] < 110 and companion != language:
+                size = max(size // (2 + h[24 + i] % 7), 1)
+                languages.append((companion, size))
+    disk = 40 + int.from_bytes(h[27:29], "big") % 40_000
+    return _Synthetic(
+        default_branch=branch,
+        is_template=h[29] < 3 and row["is_fork"] != "True",
+        licence_file_spdx=licence_file_spdx,
+        entries=ordered,
+        last_commit_at=last_commit_at,
+        commit_oid=hashlib.sha1(h + last_commit_at.encode(), usedforsecurity=False).hexdigest(),
+        commit_count=1 + int.from_bytes(h[30:32], "big") % 3_000,
+        closed_issues=h[31] % 60,
+        languages=tuple(languages),
+        disk_usage=disk,
+    )
+
+
+# --- the dataset -------------------------------------------------------------------------------
+
+
+def _text(value: str) -> str | None:
+    return value if value else None
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _login(replica: int, login: str) -> str:
+    return login if replica == 1 else f"{login}-{replica}"
+
+
+class Dataset:
+    """Accounts and repositories per forge host; mutable so tests can simulate upstream changes.
+
+    Lookups by login and name are case-insensitive, like GitHub's. Lists are replaced, never
+    mutated in place, so a request being served keeps a consistent view.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._accounts: dict[str, dict[str, Account]] = {}
+        """host -> lower-case login -> account, in the order of the account ids."""
+        self._repos: dict[str, dict[str, list[Repository]]] = {}
+        """host -> lower-case owner login -> repositories by (created_at, name)."""
+        self._repos_by_id: dict[int, Repository] = {}
+        self._accounts_by_id: dict[int, Account] = {}
+
+    @classmethod
+    def load(cls, scale: int = 1, data_dir: Path = DATA_DIR) -> Dataset:
+        """Load the GitHub rows of the bundled CSV files.
+
+        Args:
+            scale: with ``k > 1`` each GitHub owner is replicated ``k`` times, as ``LOGIN``,
+                ``LOGIN-2`` .. ``LOGIN-k``, with the same repositories (new ids and synthetic
+                fields), for benchmarks.
+            data_dir: where the CSV files are.
+        """
+        if scale < 1:
+            raise ValueError(f"scale must be >= 1, not {scale}")
+        rows = [r for r in _read_csv(data_dir / REPOSITORIES_CSV) if r["platform"] == "GitHub"]
+        profiles = {
+            r["login"].lower(): r
+            for r in _read_csv(data_dir / ORGANIZATIONS_CSV)
+            if r["platform"] == "GitHub"
+        }
+        rows.sort(
+            key=lambda r: (r["creation_date"], r["organization_name"].lower(), r["name"].lower())
+        )
+        if len(rows) >= _ID_STRIDE:
+            raise ValueError("too many rows for the id scheme")
+        owners = {key: p["login"] for key, p in profiles.items()}
+        for r in rows:
+            owners.setdefault(r["organization_name"].lower(), r["organization_name"])
+
+        ds = cls()
+        host = GITHUB
+        repos: dict[str, list[Repository]] = {}
+        for replica in range(1, scale + 1):
+            for index, row in enumerate(rows):
+                owner = _login(replica, owners[row["organization_name"].lower()])
+                repo = ds._make_repository(host, owner, replica, index, row)
+                repos.setdefault(repo.owner.lower(), []).append(repo)
+        for owned in repos.values():
+            owned.sort(key=_repo_order)
+
+        first_repo = {}
+        for r in reversed(rows):
+            first_repo[r["organization_name"].lower()] = r["creation_date"]
+        ordered = sorted(
+            owners.items(),
+            key=lambda kv: (
+                profiles.get(kv[0], {}).get("creation_date") or first_repo.get(kv[0], ""),
+                kv[0],
+            ),
+        )
+        accounts: dict[str, Account] = {}
+        for replica in range(1, scale + 1):
+            for index, (key, login) in enumerate(ordered):
+                account = _make_account(
+                    host,
+                    _ACCOUNT_ID_BASE + (replica - 1) * _ID_STRIDE + index,
+                    _login(replica, login),
+                    profile=profiles.get(key),
+                    owned=repos.get(_login(replica, login).lower(), []),
+                    is_user=login in USER_LOGINS,
+                )
+                accounts[account.login.lower()] = account
+        ds._accounts[host] = accounts
+        ds._repos[host] = repos
+        ds._accounts_by_id = {a.database_id: a for a in accounts.values()}
+        log.debug(
+            "loaded %d accounts, %d repositories (scale %d)",
+            len(accounts),
+            len(ds._repos_by_id),
+            scale,
+        )
+        return ds
+
+    def _make_repository(
+        self, host: str, owner: str, replica: int, index: int, row: dict[str, str]
+    ) -> Repository:
+        database_id = _REPO_ID_BASE + (replica - 1) * _ID_STRIDE + index
+        licence = licence_for_name(row["license"])
+        syn = _synthesise(database_id, row, licence)
+        topics = tuple(t.strip() for t in row["topics"].split(",") if t.strip())
+        repo = Repository(
+            host=host,
+            owner=owner,
+            name=row["name"],
+            database_id=database_id,
+            node_id=node_id("R", database_id),
+            description=_text(row["description"]),
+            homepage=_text(row["homepage"]),
+            is_fork=row["is_fork"] == "True",
+            is_archived=row["is_archived"] == "True",
+            is_template=syn.is_template,
+            created_at=row["creation_date"],
+            updated_at=row["last_update"],
+            pushed_at=row["last_modification"],
+            stars=int(row["stars_count"] or 0),
+            forks=int(row["forks_count"] or 0),
+            open_issues=int(row["open_issues_count"] or 0),
+            closed_issues=syn.closed_issues,
+            language=_text(row["language"]),
+            topics=topics,
+            licence=licence,
+            licence_file_spdx=syn.licence_file_spdx,
+            default_branch=syn.default_branch,
+            last_commit_at=syn.last_commit_at,
+            commit_oid=syn.commit_oid,
+            commit_count=syn.commit_count,
+            entries=syn.entries,
+            languages=syn.languages,
+            disk_usage=syn.disk_usage,
+        )
+        self._repos_by_id[database_id] = repo
+        return repo
+
+    # --- reading ---
+
+    def hosts(self) -> list[str]:
+        return list(self._accounts)
+
+    def kind(self, host: str) -> str:
+        """The forge software of ``host`` (``github``), as in organisations.yml."""
+        return HOST_KINDS[host]
+
+    def accounts(self, host: str) -> list[Account]:
+        """Every account of ``host``, in id order (oldest first)."""
+        return list(self._accounts.get(host, {}).values())
+
+    def account(self, host: str, login: str) -> Account | None:
+        return self._accounts.get(host, {}).get(login.lower())
+
+    def account_by_id(self, database_id: int) -> Account | None:
+        return self._accounts_by_id.get(database_id)
+
+    def repositories(self, host: str, owner: str) -> list[Repository]:
+        """The repositories of ``owner``, by creation date then name (``[]`` if unknown)."""
+        return list(self._repos.get(host, {}).get(owner.lower(), ()))
+
+    def owned(self, host: str, owner: str) -> list[Repository]:
+        """Like :meth:`repositories` without the copy: the list must not be modified."""
+        return self._repos.get(host, {}).get(owner.lower(), [])
+
+    def repository(self, host: str, owner: str, name: str) -> Repository | None:
+        lower = name.lower()
+        for repo in self.owned(host, owner):
+            if repo.name.lower() == lower:
+                return repo
+        return None
+
+    def repository_by_id(self, database_id: int) -> Repository | None:
+        return self._repos_by_id.get(database_id)
+
+    def all_repositories(self, host: str) -> Iterator[Repository]:
+        for owned in list(self._repos.get(host, {}).values()):
+            yield from owned
+
+    # --- changing (tests simulate upstream changes) ---
+
+    def remove_repository(self, host: str, owner: str, name: str) -> Repository:
+        """Delete a repository, as if it had been deleted upstream.
+
+        Raises:
+            KeyError: no such repository.
+        """
+        with self._lock:
+            repo = self.repository(host, owner, name)
+            if repo is None:
+                raise KeyError(f"{host}/{owner}/{name}")
+            key = owner.lower()
+            self._repos[host][key] = [r for r in self._repos[host][key] if r is not repo]
+            del self._repos_by_id[repo.database_id]
+            self._replace_count(host, key)
+            return repo
+
+    def update_repository(self, host: str, owner: str, name: str, **changes: Any) -> Repository:
+        """Change fields of a repository (e.g. ``pushed_at``, ``description``) in place.
+
+        Raises:
+            KeyError: no such repository.
+        """
+        with self._lock:
+            repo = self.repository(host, owner, name)
+            if repo is None:
+                raise KeyError(f"{host}/{owner}/{name}")
+            new = dataclasses.replace(repo, **changes)  # a fresh record: fresh view caches
+            key = owner.lower()
+            owned = [new if r is repo else r for r in self._repos[host][key]]
+            owned.sort(key=_repo_order)
+            self._repos[host][key] = owned
+            self._repos_by_id[new.database_id] = new
+            return new
+
+    def _replace_count(self, host: str, key: str) -> None:
+        account = self._accounts[host].get(key)
+        if account is not None:
+            new = dataclasses.replace(account, repositories_count=len(self._repos[host][key]))
+            self._accounts[host][key] = new
+            self._accounts_by_id[new.database_id] = new
+
+
+def _repo_order(repo: Repository) -> tuple[str, str]:
+    return (repo.created_at, repo.name.lower())
+
+
+def _make_account(
+    host: str,
+    database_id: int,
+    login: str,
+    *,
+    profile: dict[str, str] | None,
+    owned: list[Repository],
+    is_user: bool,
+) -> Account:
+    kind = "user" if is_user else "organization"
+    dates = [r.updated_at for r in owned] + [r.pushed_at for r in owned]
+    if profile is not None and profile["creation_date"]:
+        created_at = profile["creation_date"]
+    else:
+        created_at = min((r.created_at for r in owned), default="2015-01-01T00:00:00Z")
+    p = profile or {}
+    return Account(
+        host=host,
+        login=login,
+        kind=kind,
+        database_id=database_id,
+        node_id=node_id("U" if is_user else "O", database_id),
+        name=_text(p.get("name", "")),
+        description=_text(p.get("description", "")),
+        website=_text(p.get("website", "")),
+        email=_text(p.get("email", "")),
+        location=_text(p.get("location", "")),
+        avatar_url=p.get("avatar_url")
+        or f"https://avatars.githubusercontent.com/u/{database_id}?v=4",
+        created_at=created_at,
+        updated_at=max([created_at, *dates]),
+        repositories_count=len(owned),
+    )
