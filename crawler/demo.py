@@ -69,7 +69,10 @@ def run(
     """Start the local forge, crawl it into ``db``; the caller stops the returned forge."""
     forge = LocalForge(Dataset.load(), latency=latency).start()
     try:
-        config = load_config(write_demo_config(forge, workdir / "organisations.yml"))
+        config = load_config(
+            write_demo_config(forge, workdir / "organisations.yml"),
+            ministries_path=ROOT / "config" / "ministries.yml",
+        )
         if on_started:
             on_started(forge, config)
         report = crawl(config, db, environ={"GITHUB_TOKEN": DEMO_TOKEN}, progress=progress)

@@ -98,6 +98,7 @@ def crawl(
         accounts = [a for a in forge.owners if not is_ignored(a, today)]
         adapter = ADAPTERS[forge.kind](forge, token_for(forge, environ))
         adapters[forge.host] = adapter
+        store.save_forge(db, forge, "running", now=started_at)
         tally = _ForgeTally(forge, accounts)
         tallies[forge.host] = tally
         thread = threading.Thread(
@@ -149,10 +150,10 @@ def crawl(
         thread.join()
     for host, tally in tallies.items():
         tally.requests = adapters[host].requests
-        message = tally.crashed or (
+        summary = tally.crashed or (
             f"{tally.failed} of {len(tally.accounts)} accounts failed" if tally.failed else None
         )
-        store.save_forge(db, tally.config, tally.status, message)
+        store.save_forge(db, tally.config, tally.status, summary)
         reports.append(
             ForgeReport(
                 tally.config.host,
@@ -161,7 +162,7 @@ def crawl(
                 tally.ok,
                 tally.failed,
                 tally.repositories,
-                message,
+                summary,
             )
         )
 

@@ -175,12 +175,12 @@ class GitHubForge(Forge):
             raise ForgeUnavailable(f"cannot reach {self.config.api_url}: {error}") from error
         except ValueError as error:  # the body was not JSON
             raise MalformedResponse(f"the answer is not JSON: {error}") from error
-        data = body.get("data") if isinstance(body, dict) else None
-        if not isinstance(data, dict):
+        payload = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(payload, dict):
             raise MalformedResponse("the answer has no 'data' object")
-        rate = data.get("rateLimit") or {}
+        rate = payload.get("rateLimit") or {}
         self.count_request(rate.get("remaining"))
-        return data
+        return payload
 
     # --- planning -----------------------------------------------------------------------------
 

@@ -1,0 +1,118 @@
+"""The command line as a user runs it: real processes, a real Datasette."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+import sqlite_utils
+
+ROOT = Path(__file__).resolve().parent.parent
+CODEGOUV = [sys.executable, "-m", "crawler"]
+
+
+def run(*args: str, **kw) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CODEGOUV, *args], capture_output=True, text=True, check=False, cwd=ROOT, timeout=600, **kw
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory) -> Path:
+    db = tmp_path_factory.mktemp("demo") / "inventory.db"
+    result = run("demo", "--once", "--db", str(db))
+    assert result.returncode == 0, result.stderr
+    assert "dépôts" in result.stdout
+    return db
+
+
+def test_demo_once_crawls_every_github_repository_of_the_sample(demo_db):
+    db = sqlite_utils.Database(demo_db)
+    count = db.table("repositories").count
+    assert 2000 < count < 2200
+    assert db.execute("select count(*) from repositories where licence is null").fetchone()[0] == 0
+    assert (
+        db.execute("select count(*) from repositories where created_at is null").fetchone()[0] == 0
+    )
+    assert (
+        db.execute("select count(*) from repositories where has_readme is null").fetchone()[0] == 0
+    )
+    run_row = next(iter(db.query("select * from crawl_runs order by id desc limit 1")))
+    assert run_row["status"] == "ok" and run_row["repositories_seen"] == count
+    assert run_row["requests"] < count * 0.02
+    # accounts of the real list carry their pso_id, and so their ministry when it is one
+    assert db.execute("select count(*) from owners where pso_id is not null").fetchone()[0] > 50
+
+
+def test_bad_config_exits_2_with_line_numbers_and_writes_nothing(tmp_path):
+    config = tmp_path / "organisations.yml"
+    config.write_text("github.com:\n  forge: gitlub\n  owners:\n    a:\n    a:\n", encoding="utf-8")
+    db = tmp_path / "out.db"
+    result = run("crawl", "--config", str(config), "--db", str(db))
+    assert result.returncode == 2
+    assert f"{config}:2:" in result.stderr.replace("\n", "")
+    assert f"{config}:5:" in result.stderr.replace("\n", "")
+    assert not db.exists()
+
+
+def test_orgs_validate_accepts_the_real_accounts_list():
+    result = run("orgs", "validate")
+    assert result.returncode == 0, result.stderr
+    assert "valide" in result.stdout
+
+
+def test_every_command_has_help():
+    for command in ([], ["crawl"], ["serve"], ["demo"], ["orgs"], ["orgs", "validate"]):
+        result = run(*command, "--help")
+        assert result.returncode == 0 and "Usage" in result.stdout
+
+
+def test_serve_answers_with_a_real_datasette(demo_db):
+    port = free_port()
+    process = subprocess.Popen(
+        [*CODEGOUV, "serve", "--db", str(demo_db), "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(f"{base}/-/versions.json", timeout=2).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() < deadline, "Datasette never answered"
+            time.sleep(0.3)
+        rows = requests.get(
+            f"{base}/inventory/repositories.json",
+            params={"_shape": "array", "owner": "github.com/etalab", "_size": "max"},
+            timeout=10,
+        ).json()
+        assert len(rows) > 200 and all(r["forge"] == "github.com" for r in rows)
+        search = requests.get(
+            f"{base}/inventory/repositories.json",
+            params={"_search": "etalab", "_shape": "array"},
+            timeout=10,
+        )
+        assert search.ok and search.json()
+        meta = requests.get(f"{base}/-/metadata.json", timeout=10).json()
+        columns = meta["databases"]["inventory"]["tables"]["repositories"]["columns"]
+        assert "SPDX" in columns["licence"]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
