@@ -1,0 +1,20 @@
+"""Licences: SPDX normalisation of what forges and manifests declare, detection from licence
+files' text against reference texts kept as data, and the catalogue of the ``licences`` table."""
+
+from crawler.licences.catalogue import LicenceInfo, licence_catalogue
+from crawler.licences.detect import Detection, detect, detect_files
+from crawler.licences.manifests import MANIFESTS, from_manifest
+from crawler.licences.spdx import NOASSERTION, NONE, normalise
+
+__all__ = [
+    "MANIFESTS",
+    "NOASSERTION",
+    "NONE",
+    "Detection",
+    "LicenceInfo",
+    "detect",
+    "detect_files",
+    "from_manifest",
+    "licence_catalogue",
+    "normalise",
+]

@@ -1,0 +1,144 @@
+"""Licence text normalisation: what may differ between two copies of the same licence is removed,
+so that a word set compares the licence and nothing else.
+
+Handled: encodings (UTF-8, else Windows-1252, else Latin-1), CRLF, case, accents (French texts),
+HTML entities, markdown markup (headers, emphasis, links, quotes), URLs (so http and https are
+equal), e-mail addresses, copyright and "all rights reserved" lines, bullets and list numbering,
+hyphenation and hyphenated words (``non-exclusive`` = ``nonexclusive``), British and American
+spellings, rewrapping and whitespace, and the optional appendix after "END OF TERMS AND
+CONDITIONS". A title line needs no special case: it adds two or three words to a set of a hundred
+or more, and the licence's name in it is a distinguishing word worth keeping (CeCILL-B, CeCILL-C).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+
+#: British → American spellings met in licence texts (tokens after lower-casing).
+_SPELLINGS = {
+    "licence": "license",
+    "licences": "licenses",
+    "licenced": "licensed",
+    "licencing": "licensing",
+    "licencee": "licensee",
+    "licencees": "licensees",
+    "licencor": "licensor",
+    "licencors": "licensors",
+    "sublicence": "sublicense",
+    "sublicences": "sublicenses",
+    "behaviour": "behavior",
+    "organisation": "organization",
+    "organisations": "organizations",
+    "authorise": "authorize",
+    "authorised": "authorized",
+    "authorises": "authorizes",
+    "authorisation": "authorization",
+    "recognise": "recognize",
+    "recognised": "recognized",
+    "favour": "favor",
+    "honour": "honor",
+    "colour": "color",
+    "centre": "center",
+    "programme": "program",
+    "programmes": "programs",
+    "analyse": "analyze",
+    "acknowledgement": "acknowledgment",
+    "acknowledgements": "acknowledgments",
+    "judgement": "judgment",
+    "offence": "offense",
+    "defence": "defense",
+    "cancelled": "canceled",
+    "labelled": "labeled",
+    "modelling": "modeling",
+    "whilst": "while",
+    "utilise": "utilize",
+    "characterise": "characterize",
+    "summarise": "summarize",
+    "minimise": "minimize",
+    "maximise": "maximize",
+    "artefact": "artifact",
+    "artefacts": "artifacts",
+    "fulfil": "fulfill",
+}
+
+_END_OF_TERMS = re.compile(r"^[\s#*_=>-]*end of (?:the )?terms and conditions\b.*$", re.M)
+_MARKDOWN_LINK = re.compile(r"!?\[([^\]\n]*)\]\([^)\n]*\)")
+_URL = re.compile(r"<?\b(?:https?|ftp)://[^\s>)\]]*>?|<?\bwww\.[^\s>)\]]+>?")
+_EMAIL = re.compile(r"<?[\w.+-]+@[\w-]+(?:\.[\w-]+)+>?")
+#: A copyright notice: "Copyright (c) 2021 …", "Copyright 2021 …", "© …", "(c) 2021 …",
+#: SPDX-FileCopyrightText, and lines that only reserve rights.
+_COPYRIGHT = re.compile(
+    r"^[\s#*>/;!|_-]*(?:copyright\s*(?:\(c\)|©|\d|<|\[|\{|:|\(|$)|©|\(c\)\s*\d|"
+    r"spdx-filecopyrighttext|spdx-license-identifier|all rights reserved|"
+    r"tous droits reserves)",
+)
+_LIST_MARKER = re.compile(
+    r"^\s*(?:[-*+•·▪◦‣>]+|\(?(?:\d+(?:\.\d+)*|[a-z]|[ivx]+)[.)]|\d+(?:\.\d+)+)(?=\s)"
+)
+#: BSD's third clause names the copyright holder in many copies ("Neither the name of the
+#: Institut national … nor the names of its contributors"): brought back to the template's words.
+_BSD_NAME = re.compile(
+    r"neither the name(?:s)? of\s+(?:(?!\bnor\b).){1,300}?\s+nor the names", re.S
+)
+_HYPHEN_BREAK = re.compile(r"(?<=[a-z])-\n\s*(?=[a-z])")
+_HYPHEN_WORD = re.compile(r"(?<=[a-z0-9])[-‐‑–](?=[a-z0-9])")
+_WORD = re.compile(r"[a-z0-9]+")
+
+#: Fewer words than this left after normalisation cannot be a licence text (the shortest
+#: licences, WTFPL and 0BSD, keep 40 and more distinct words).
+MIN_WORDS = 12
+
+
+def decode(data: str | bytes) -> str:
+    """Bytes → text: UTF-8 (with or without BOM), else Windows-1252, else Latin-1."""
+    if isinstance(data, str):
+        return data.removeprefix("\ufeff")
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return data.decode("latin-1")
+
+
+def fold(text: str) -> str:
+    """Lower case without accents or ligatures (``Œuvre`` → ``oeuvre``)."""
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return text.casefold().replace("œ", "oe").replace("æ", "ae")
+
+
+def normalise_text(text: str) -> str:
+    """The licence text reduced to its words, one space apart (for tests and debugging)."""
+    return " ".join(tokens(text))
+
+
+def tokens(text: str) -> list[str]:
+    """The words of a licence text after normalisation, in order."""
+    text = fold(html.unescape(text.replace("\r\n", "\n").replace("\r", "\n")))
+    end = _END_OF_TERMS.search(text)
+    if end:
+        text = text[: end.start()]
+    text = _MARKDOWN_LINK.sub(r" \1 ", text)
+    text = _URL.sub(" ", text)
+    text = _EMAIL.sub(" ", text)
+    text = _HYPHEN_BREAK.sub("", text)
+    text = _BSD_NAME.sub("neither the name of the copyright holder nor the names", text)
+    kept = []
+    for line in text.split("\n"):
+        if _COPYRIGHT.match(line):
+            continue
+        kept.append(_LIST_MARKER.sub(" ", line))
+    text = _HYPHEN_WORD.sub("", "\n".join(kept))
+    return [_SPELLINGS.get(word, word) for word in _WORD.findall(text) if len(word) > 1]
+
+
+def word_set(text: str) -> frozenset[str]:
+    return frozenset(tokens(text))
+
+
+def is_copyright(line: str) -> bool:
+    """True for a copyright or "all rights reserved" line."""
+    return _COPYRIGHT.match(fold(line)) is not None
