@@ -1,13 +1,16 @@
 """What the HTTP server and the per-forge API modules exchange.
 
 The server strips the ``/<host>`` prefix and hands an :class:`ApiRequest` to that host's
-:class:`HostApi`; adding a forge kind (GitLab) is one more ``HostApi`` subclass.
+:class:`HostApi` (GitHub's or a GitLab instance's). The knobs a test may turn on a running forge
+are one :class:`Settings` shared by every host.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +49,9 @@ class ApiResponse:
     headers: dict[str, str] = field(default_factory=dict)
     not_modified: bool = False
     """A 304 answered to a conditional request (counted apart)."""
+    fault: str | None = None
+    """The fault this answer is, when the API injected one itself (``graphql_max_nodes``):
+    counted with the server's injected faults."""
 
 
 def json_body(value: Any) -> bytes:
@@ -74,12 +80,114 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
     return False
 
 
+@dataclass
+class Settings:
+    """What a test may change on a running forge (shared by every host it serves)."""
+
+    bad_tokens: set[str] = field(default_factory=set)
+    """Tokens answered 401 (any other non-empty token is valid)."""
+    rate_limit: int = 5000
+    """GitHub: requests (REST) or points (GraphQL) per token and hour. GitLab: requests per
+    token (or per address without one) and ``gitlab_rate_window``."""
+    rate_limit_unauthenticated: int = 60
+    """GitHub REST requests per client address and hour without a token."""
+    gitlab_rate_window: int = 60
+    """GitLab's throttle period, in seconds (GitLab.com counts per minute)."""
+    graphql_max_nodes: int | None = None
+    """A GitHub GraphQL query asking its ``repositories`` connections for more nodes than this
+    (summed over the query, aliases multiplying) answers GitHub's 502 timeout."""
+    pagination_loop_hosts: set[str] = field(default_factory=set)
+    """Hosts whose listings point their next page back at the same page."""
+
+
+@dataclass(frozen=True, slots=True)
+class Quota:
+    """The state of one rate-limit bucket after a request."""
+
+    resource: str
+    limit: int
+    used: int
+    reset: int
+    """Epoch second when the bucket is refilled."""
+
+    @property
+    def remaining(self) -> int:
+        return max(self.limit - self.used, 0)
+
+    def headers(self) -> dict[str, str]:
+        """GitHub's rate-limit headers."""
+        return {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(self.remaining),
+            "X-RateLimit-Reset": str(self.reset),
+            "X-RateLimit-Used": str(self.used),
+            "X-RateLimit-Resource": self.resource,
+        }
+
+    def as_json(self) -> dict[str, int]:
+        return {
+            "limit": self.limit,
+            "used": self.used,
+            "remaining": self.remaining,
+            "reset": self.reset,
+        }
+
+
+class RateLimiter:
+    """Fixed-window buckets per identity (token or address) and resource."""
+
+    def __init__(self, window: int = 3600) -> None:
+        self.window = window
+        """Seconds between refills (changeable while running)."""
+        self._lock = threading.Lock()
+        self._buckets: dict[tuple[str, str], tuple[int, int]] = {}
+        """(identity, resource) -> (used, reset epoch)."""
+
+    def charge(self, identity: str, resource: str, limit: int, cost: int) -> tuple[bool, Quota]:
+        """Use ``cost`` from a bucket; refused (nothing used) when it has not enough left."""
+        now = int(time.time())
+        with self._lock:
+            used, reset = self._buckets.get((identity, resource), (0, 0))
+            if now >= reset:
+                used, reset = 0, now + self.window
+            allowed = used + cost <= limit
+            if allowed:
+                used += cost
+            self._buckets[(identity, resource)] = (used, reset)
+            return allowed, Quota(resource, limit, used, reset)
+
+    def peek(self, identity: str, resource: str, limit: int) -> Quota:
+        return self.charge(identity, resource, limit, 0)[1]
+
+    def reset(self) -> None:
+        with self._lock:
+            self._buckets.clear()
+
+
 class HostApi:
     """The API of one forge host behind the local server."""
+
+    host: str
+    kind: str
+    """The forge software (``github``, ``gitlab``)."""
 
     def kind_of(self, request: ApiRequest) -> str:
         """The counter a request falls in (``rest`` or ``graphql``), even for a fault."""
         raise NotImplementedError
 
     def handle(self, request: ApiRequest) -> ApiResponse:
+        raise NotImplementedError
+
+    def fault_applies(self, fault: str, request: ApiRequest) -> bool:
+        """Whether ``fault`` (a kind of :data:`localforge.faults.FAULT_KINDS`) can happen to
+        this request: ``graphql_rate_limited`` only to GitHub GraphQL queries."""
+        return fault != "graphql_rate_limited"
+
+    def fault_response(self, fault: str, request: ApiRequest, draw: float) -> ApiResponse:
+        """The answer to an injected status fault (``500``, ``502``, ``503``, ``429``,
+        ``graphql_rate_limited``), in this forge's formats.
+
+        Args:
+            draw: a number in [0, 1) drawn for this request, for faults with variants.
+        """
         raise NotImplementedError

@@ -3,6 +3,9 @@
 The CSV files (``data/*.csv``) give each repository's metadata; what they lack (default branch,
 root files, last commit, languages...) is derived from a hash of the repository's id, never from a
 global random state, so every load gives the same forge.
+
+GitHub rows are served under ``github.com``; GitLab rows under the host of their URL, built by
+:mod:`localforge.gitlab_data` (namespaces, subgroups, shared projects).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ REPOSITORIES_CSV = "repositories-2021-11-15-sample.csv"
 ORGANIZATIONS_CSV = "organizations-2021-11-15-sample.csv"
 
 GITHUB = "github.com"
-#: The forge software of each host the dataset can hold.
+#: The forge software of the fixed hosts (GitLab hosts come from the CSV's URLs).
 HOST_KINDS: dict[str, str] = {GITHUB: "github"}
 
 #: The CSV does not say which accounts are users. These two real logins (35 and 3 repositories)
@@ -65,12 +68,13 @@ def database_id_of(node: str) -> int | None:
 
 @dataclass(frozen=True, slots=True)
 class Account:
-    """An organization or user account of a forge."""
+    """An organization or user account of a forge; on GitLab a namespace (group or user)."""
 
     host: str
     login: str
+    """GitHub: the login. GitLab: the namespace's full path (``gazelle/library``)."""
     kind: str
-    """``organization`` or ``user``."""
+    """``organization`` or ``user`` (GitHub); ``group`` or ``user`` (GitLab)."""
     database_id: int
     node_id: str
     name: str | None
@@ -83,6 +87,10 @@ class Account:
     updated_at: str
     repositories_count: int
     """Public repositories it owns now (kept up to date by :meth:`Dataset.remove_repository`)."""
+    parent_id: int | None = None
+    """GitLab: the parent group of a subgroup."""
+    user_id: int | None = None
+    """GitLab: the user owning a user namespace (namespace and user ids differ, as on GitLab)."""
     views: dict[str, Any] = field(
         default_factory=dict, init=False, compare=False, repr=False, hash=False
     )
@@ -91,7 +99,19 @@ class Account:
 
     @property
     def html_url(self) -> str:
+        if self.kind == "group":
+            return f"https://{self.host}/groups/{self.login}"
         return f"https://{self.host}/{self.login}"
+
+    @property
+    def path(self) -> str:
+        """GitLab's ``path``: the last segment of ``login`` (a subgroup's own path)."""
+        return self.login.rpartition("/")[2]
+
+    @property
+    def full_path(self) -> str:
+        """GitLab's ``full_path`` (``gazelle/library``): the same as ``login``."""
+        return self.login
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,11 +131,13 @@ class TreeEntry:
 
 @dataclass(frozen=True, slots=True)
 class Repository:
-    """A repository, as the CSV gives it plus the synthetic fields."""
+    """A repository (a GitLab project), as the CSV gives it plus the synthetic fields."""
 
     host: str
     owner: str
+    """GitHub: the owner's login. GitLab: the namespace's full path."""
     name: str
+    """The repository's name (GitLab: the project's path)."""
     database_id: int
     node_id: str
     description: str | None
@@ -147,6 +169,16 @@ class Repository:
     """(language, bytes), largest first."""
     disk_usage: int
     """Kilobytes."""
+    visibility: str = "public"
+    """``public``, ``internal`` or ``private`` (only GitLab serves the last two)."""
+    last_activity_at: str = ""
+    """GitLab's ``last_activity_at`` (empty on GitHub)."""
+    forked_from: int | None = None
+    """GitLab: the id of the project this one is a fork of."""
+    shared_with: tuple[str, ...] = ()
+    """GitLab: full paths of the groups this project is shared with (outside its namespace)."""
+    is_empty: bool = False
+    """A repository without any commit (GitLab's ``empty_repo``)."""
     views: dict[str, Any] = field(
         default_factory=dict, init=False, compare=False, repr=False, hash=False
     )
@@ -155,6 +187,7 @@ class Repository:
 
     @property
     def full_name(self) -> str:
+        """``owner/name`` (GitLab: ``path_with_namespace``)."""
         return f"{self.owner}/{self.name}"
 
     @property
@@ -262,7 +295,9 @@ def _pick(byte: int, table: tuple[tuple[int, str], ...]) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class _Synthetic:
+class Synthetic:
+    """What :func:`synthesise` derives."""
+
     default_branch: str
     is_template: bool
     licence_file_spdx: str | None
@@ -275,8 +310,19 @@ class _Synthetic:
     disk_usage: int
 
 
-def _synthesise(database_id: int, row: dict[str, str], licence: Licence | None) -> _Synthetic:
-    h = hashlib.blake2b(str(database_id).encode(), digest_size=32).digest()
+def synthesise(
+    database_id: int, row: dict[str, str], licence: Licence | None, *, key: str | None = None
+) -> Synthetic:
+    """The fields the CSV lacks, from a hash of ``key`` (default: the id) and the row.
+
+    Args:
+        database_id: the repository's id.
+        row: its CSV row (``language`` chooses the build files).
+        licence: the licence the forge detected in 2021 (its file holds that text).
+        key: what to hash instead of the id (GitLab ids are per host).
+    """
+    seed = key if key is not None else str(database_id)
+    h = hashlib.blake2b(seed.encode(), digest_size=32).digest()
     created_at, pushed_at = row["creation_date"], row["last_modification"]
     language = row["language"] or None
     if created_at >= _MAIN_BRANCH_SINCE:
@@ -344,7 +390,7 @@ def _synthesise(database_id: int, row: dict[str, str], licence: Licence | None) 
                 size = max(size // (2 + h[24 + i] % 7), 1)
                 languages.append((companion, size))
     disk = 40 + int.from_bytes(h[27:29], "big") % 40_000
-    return _Synthetic(
+    return Synthetic(
         default_branch=branch,
         is_template=h[29] < 3 and row["is_fork"] != "True",
         licence_file_spdx=licence_file_spdx,
@@ -383,31 +429,42 @@ class Dataset:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._kinds: dict[str, str] = {}
+        """host -> forge software, in the order hosts were added."""
         self._accounts: dict[str, dict[str, Account]] = {}
-        """host -> lower-case login -> account, in the order of the account ids."""
+        """host -> lower-case login (GitLab: full path) -> account, in the order of their ids."""
         self._repos: dict[str, dict[str, list[Repository]]] = {}
         """host -> lower-case owner login -> repositories by (created_at, name)."""
-        self._repos_by_id: dict[int, Repository] = {}
-        self._accounts_by_id: dict[int, Account] = {}
+        self._repos_by_id: dict[tuple[str, int], Repository] = {}
+        self._accounts_by_id: dict[tuple[str, int], Account] = {}
+        self._users_by_id: dict[tuple[str, int], Account] = {}
+        """GitLab user ids -> their user namespace."""
+        self._shared: dict[str, dict[str, list[Repository]]] | None = None
+        """host -> lower-case group path -> projects shared with it (built on demand)."""
+        self.version = 0
+        """Incremented by every change, so the APIs can cache what they derive from the data."""
 
     @classmethod
-    def load(cls, scale: int = 1, data_dir: Path = DATA_DIR) -> Dataset:
-        """Load the GitHub rows of the bundled CSV files.
+    def load(
+        cls, scale: int = 1, data_dir: Path = DATA_DIR, *, gitlab_scale: int | None = None
+    ) -> Dataset:
+        """Load the bundled CSV files: GitHub rows under ``github.com``, GitLab rows under the
+        host of their URL.
 
         Args:
             scale: with ``k > 1`` each GitHub owner is replicated ``k`` times, as ``LOGIN``,
                 ``LOGIN-2`` .. ``LOGIN-k``, with the same repositories (new ids and synthetic
                 fields), for benchmarks.
             data_dir: where the CSV files are.
+            gitlab_scale: the same for GitLab's top-level namespaces (default: ``scale``);
+                see :func:`localforge.gitlab_data.load` for the figures.
         """
         if scale < 1:
             raise ValueError(f"scale must be >= 1, not {scale}")
-        rows = [r for r in _read_csv(data_dir / REPOSITORIES_CSV) if r["platform"] == "GitHub"]
-        profiles = {
-            r["login"].lower(): r
-            for r in _read_csv(data_dir / ORGANIZATIONS_CSV)
-            if r["platform"] == "GitHub"
-        }
+        all_rows = _read_csv(data_dir / REPOSITORIES_CSV)
+        all_profiles = _read_csv(data_dir / ORGANIZATIONS_CSV)
+        rows = [r for r in all_rows if r["platform"] == "GitHub"]
+        profiles = {r["login"].lower(): r for r in all_profiles if r["platform"] == "GitHub"}
         rows.sort(
             key=lambda r: (r["creation_date"], r["organization_name"].lower(), r["name"].lower())
         )
@@ -450,23 +507,48 @@ class Dataset:
                     is_user=login in USER_LOGINS,
                 )
                 accounts[account.login.lower()] = account
+        ds._kinds[host] = HOST_KINDS[host]
         ds._accounts[host] = accounts
         ds._repos[host] = repos
-        ds._accounts_by_id = {a.database_id: a for a in accounts.values()}
+        ds._accounts_by_id.update({(host, a.database_id): a for a in accounts.values()})
         log.debug(
-            "loaded %d accounts, %d repositories (scale %d)",
+            "loaded %d GitHub accounts, %d repositories (scale %d)",
             len(accounts),
             len(ds._repos_by_id),
             scale,
         )
+
+        from localforge import gitlab_data  # it builds on this module's records
+
+        for forge in gitlab_data.load(all_rows, all_profiles, gitlab_scale or scale):
+            ds._add_host(forge.host, "gitlab", forge.namespaces, forge.projects)
         return ds
+
+    def _add_host(
+        self, host: str, kind: str, accounts: list[Account], repos: list[Repository]
+    ) -> None:
+        """Add a host's accounts (in id order) and repositories."""
+        self._kinds[host] = kind
+        self._accounts[host] = {a.login.lower(): a for a in accounts}
+        for account in accounts:
+            self._accounts_by_id[(host, account.database_id)] = account
+            if account.user_id is not None:
+                self._users_by_id[(host, account.user_id)] = account
+        owned: dict[str, list[Repository]] = {a.login.lower(): [] for a in accounts}
+        for repo in repos:
+            owned.setdefault(repo.owner.lower(), []).append(repo)
+            self._repos_by_id[(host, repo.database_id)] = repo
+        for projects in owned.values():
+            projects.sort(key=_repo_order)
+        self._repos[host] = owned
+        self._shared = None
 
     def _make_repository(
         self, host: str, owner: str, replica: int, index: int, row: dict[str, str]
     ) -> Repository:
         database_id = _REPO_ID_BASE + (replica - 1) * _ID_STRIDE + index
         licence = licence_for_name(row["license"])
-        syn = _synthesise(database_id, row, licence)
+        syn = synthesise(database_id, row, licence)
         topics = tuple(t.strip() for t in row["topics"].split(",") if t.strip())
         repo = Repository(
             host=host,
@@ -498,27 +580,70 @@ class Dataset:
             languages=syn.languages,
             disk_usage=syn.disk_usage,
         )
-        self._repos_by_id[database_id] = repo
+        self._repos_by_id[(host, database_id)] = repo
         return repo
 
     # --- reading ---
 
     def hosts(self) -> list[str]:
-        return list(self._accounts)
+        """Every host served: ``github.com`` then the GitLab hosts, by name."""
+        return list(self._kinds)
 
     def kind(self, host: str) -> str:
-        """The forge software of ``host`` (``github``), as in organisations.yml."""
-        return HOST_KINDS[host]
+        """The forge software of ``host`` (``github``, ``gitlab``), as in organisations.yml.
+
+        Raises:
+            KeyError: an unknown host.
+        """
+        return self._kinds[host]
 
     def accounts(self, host: str) -> list[Account]:
-        """Every account of ``host``, in id order (oldest first)."""
+        """The accounts of ``host`` one would list in organisations.yml, in id order: every
+        account on GitHub; the top-level namespaces (groups and users) on GitLab."""
+        return [a for a in self._accounts.get(host, {}).values() if a.parent_id is None]
+
+    def namespaces(self, host: str) -> list[Account]:
+        """Every account of ``host``, GitLab subgroups included, in id order."""
         return list(self._accounts.get(host, {}).values())
 
     def account(self, host: str, login: str) -> Account | None:
+        """An account by login (GitLab: a namespace by full path), case-insensitive."""
         return self._accounts.get(host, {}).get(login.lower())
 
-    def account_by_id(self, database_id: int) -> Account | None:
-        return self._accounts_by_id.get(database_id)
+    def account_by_id(self, database_id: int, host: str = GITHUB) -> Account | None:
+        """An account by id (GitLab: a namespace by namespace/group id)."""
+        return self._accounts_by_id.get((host, database_id))
+
+    def user_by_id(self, host: str, user_id: int) -> Account | None:
+        """GitLab: a user namespace by its user's id."""
+        return self._users_by_id.get((host, user_id))
+
+    def subgroups(self, host: str, group: str) -> list[Account]:
+        """GitLab: the direct subgroups of ``group`` (a full path), in id order."""
+        parent = self.account(host, group)
+        if parent is None:
+            return []
+        return [a for a in self.namespaces(host) if a.parent_id == parent.database_id]
+
+    def descendants(self, host: str, group: str) -> list[Account]:
+        """GitLab: every subgroup below ``group``, at any depth, in id order."""
+        prefix = group.lower() + "/"
+        return [a for key, a in self._accounts.get(host, {}).items() if key.startswith(prefix)]
+
+    def shared_with(self, host: str, group: str) -> list[Repository]:
+        """GitLab: the projects of other namespaces shared with ``group`` (a full path)."""
+        index = self._shared
+        if index is None:
+            index = {}
+            for h, owners in list(self._repos.items()):
+                by_group: dict[str, list[Repository]] = {}
+                for owned in owners.values():
+                    for repo in owned:
+                        for target in repo.shared_with:
+                            by_group.setdefault(target.lower(), []).append(repo)
+                index[h] = by_group
+            self._shared = index
+        return list(index.get(host, {}).get(group.lower(), ()))
 
     def repositories(self, host: str, owner: str) -> list[Repository]:
         """The repositories of ``owner``, by creation date then name (``[]`` if unknown)."""
@@ -535,55 +660,92 @@ class Dataset:
                 return repo
         return None
 
-    def repository_by_id(self, database_id: int) -> Repository | None:
-        return self._repos_by_id.get(database_id)
+    def repository_by_id(self, database_id: int, host: str = GITHUB) -> Repository | None:
+        """A repository by id (GitLab: a project by id, whatever its visibility)."""
+        return self._repos_by_id.get((host, database_id))
+
+    def project(self, host: str, id_or_path: int | str) -> Repository | None:
+        """GitLab: a project by id or by ``path_with_namespace`` (case-insensitive)."""
+        if isinstance(id_or_path, int):
+            return self.repository_by_id(id_or_path, host)
+        owner, _, name = id_or_path.rpartition("/")
+        return self.repository(host, owner, name) if owner else None
 
     def all_repositories(self, host: str) -> Iterator[Repository]:
+        """Every repository of ``host`` (GitLab: private and internal ones included)."""
         for owned in list(self._repos.get(host, {}).values()):
             yield from owned
 
     # --- changing (tests simulate upstream changes) ---
 
-    def remove_repository(self, host: str, owner: str, name: str) -> Repository:
-        """Delete a repository, as if it had been deleted upstream.
+    def _find(self, host: str, owner: str, name: str | None) -> Repository:
+        if name is None:  # ``owner`` is the full name
+            owner, _, name = owner.rpartition("/")
+        repo = self.repository(host, owner, name)
+        if repo is None:
+            raise KeyError(f"{host}/{owner}/{name}")
+        return repo
+
+    def remove_repository(self, host: str, owner: str, name: str | None = None) -> Repository:
+        """Delete a repository (a GitLab project), as if it had been deleted upstream.
+
+        Args:
+            host: its forge.
+            owner: its owner's login (GitLab: its namespace's full path), or its full name
+                (``path_with_namespace``) when ``name`` is omitted.
+            name: its name (GitLab: its path).
 
         Raises:
             KeyError: no such repository.
         """
         with self._lock:
-            repo = self.repository(host, owner, name)
-            if repo is None:
-                raise KeyError(f"{host}/{owner}/{name}")
-            key = owner.lower()
+            repo = self._find(host, owner, name)
+            key = repo.owner.lower()
             self._repos[host][key] = [r for r in self._repos[host][key] if r is not repo]
-            del self._repos_by_id[repo.database_id]
+            del self._repos_by_id[(host, repo.database_id)]
             self._replace_count(host, key)
+            self._changed()
             return repo
 
-    def update_repository(self, host: str, owner: str, name: str, **changes: Any) -> Repository:
-        """Change fields of a repository (e.g. ``pushed_at``, ``description``) in place.
+    def update_repository(
+        self, host: str, owner: str, name: str | None = None, **changes: Any
+    ) -> Repository:
+        """Change fields of a repository in place, as if it had changed upstream: e.g.
+        ``pushed_at`` or ``stars`` on GitHub, ``last_activity_at`` or ``stars`` on GitLab.
+
+        Args:
+            host: its forge.
+            owner: as for :meth:`remove_repository`.
+            name: as for :meth:`remove_repository`.
+            **changes: new values of :class:`Repository` fields.
 
         Raises:
             KeyError: no such repository.
         """
         with self._lock:
-            repo = self.repository(host, owner, name)
-            if repo is None:
-                raise KeyError(f"{host}/{owner}/{name}")
+            repo = self._find(host, owner, name)
             new = dataclasses.replace(repo, **changes)  # a fresh record: fresh view caches
-            key = owner.lower()
+            key = repo.owner.lower()
             owned = [new if r is repo else r for r in self._repos[host][key]]
             owned.sort(key=_repo_order)
             self._repos[host][key] = owned
-            self._repos_by_id[new.database_id] = new
+            self._repos_by_id[(host, new.database_id)] = new
+            self._changed()
             return new
+
+    def _changed(self) -> None:
+        self._shared = None
+        self.version += 1
 
     def _replace_count(self, host: str, key: str) -> None:
         account = self._accounts[host].get(key)
         if account is not None:
-            new = dataclasses.replace(account, repositories_count=len(self._repos[host][key]))
+            count = sum(1 for r in self._repos[host][key] if r.visibility == "public")
+            new = dataclasses.replace(account, repositories_count=count)
             self._accounts[host][key] = new
-            self._accounts_by_id[new.database_id] = new
+            self._accounts_by_id[(host, new.database_id)] = new
+            if new.user_id is not None:
+                self._users_by_id[(host, new.user_id)] = new
 
 
 def _repo_order(repo: Repository) -> tuple[str, str]:

@@ -5,89 +5,27 @@ from __future__ import annotations
 import base64
 import binascii
 import itertools
-import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
 from localforge import github_graphql, github_rest
-from localforge.api import ApiRequest, ApiResponse, HostApi, json_response
+from localforge.api import (
+    ApiRequest,
+    ApiResponse,
+    HostApi,
+    Quota,
+    RateLimiter,
+    Settings,
+    json_response,
+)
 from localforge.data import GITHUB, Dataset
+
+__all__ = ["Caller", "GitHubApi", "Quota", "RateLimiter", "Settings"]
 
 REST_DOCS = "https://docs.github.com/rest"
 WINDOW = 3600
 """GitHub's rate-limit window, in seconds."""
-
-
-@dataclass
-class Settings:
-    """What a test may change on a running forge."""
-
-    bad_tokens: set[str] = field(default_factory=set)
-    """Tokens answered 401 Bad credentials (any other non-empty token is valid)."""
-    rate_limit: int = 5000
-    """Requests (REST) or points (GraphQL) per token and hour."""
-    rate_limit_unauthenticated: int = 60
-    """REST requests per client address and hour without a token."""
-
-
-@dataclass(frozen=True, slots=True)
-class Quota:
-    """The state of one rate-limit bucket after a request."""
-
-    resource: str
-    limit: int
-    used: int
-    reset: int
-
-    @property
-    def remaining(self) -> int:
-        return max(self.limit - self.used, 0)
-
-    def headers(self) -> dict[str, str]:
-        return {
-            "X-RateLimit-Limit": str(self.limit),
-            "X-RateLimit-Remaining": str(self.remaining),
-            "X-RateLimit-Reset": str(self.reset),
-            "X-RateLimit-Used": str(self.used),
-            "X-RateLimit-Resource": self.resource,
-        }
-
-    def as_json(self) -> dict[str, int]:
-        return {
-            "limit": self.limit,
-            "used": self.used,
-            "remaining": self.remaining,
-            "reset": self.reset,
-        }
-
-
-class RateLimiter:
-    """Hourly buckets per identity (token or address) and resource (``core``, ``graphql``)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._buckets: dict[tuple[str, str], tuple[int, int]] = {}
-        """(identity, resource) -> (used, reset epoch)."""
-
-    def charge(self, identity: str, resource: str, limit: int, cost: int) -> tuple[bool, Quota]:
-        """Use ``cost`` from a bucket; refused (nothing used) when it has not enough left."""
-        now = int(time.time())
-        with self._lock:
-            used, reset = self._buckets.get((identity, resource), (0, 0))
-            if now >= reset:
-                used, reset = 0, now + WINDOW
-            allowed = used + cost <= limit
-            if allowed:
-                used += cost
-            self._buckets[(identity, resource)] = (used, reset)
-            return allowed, Quota(resource, limit, used, reset)
-
-    def peek(self, identity: str, resource: str, limit: int) -> Quota:
-        return self.charge(identity, resource, limit, 0)[1]
-
-    def reset(self) -> None:
-        with self._lock:
-            self._buckets.clear()
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,11 +37,12 @@ class Caller:
 
 class GitHubApi(HostApi):
     host = GITHUB
+    kind = "github"
 
     def __init__(self, dataset: Dataset, settings: Settings) -> None:
         self.dataset = dataset
         self.settings = settings
-        self.limiter = RateLimiter()
+        self.limiter = RateLimiter(WINDOW)
         self._request_ids = itertools.count(0x1000)
 
     def kind_of(self, request: ApiRequest) -> str:
@@ -121,6 +60,14 @@ class GitHubApi(HostApi):
 
     def peek(self, caller: Caller, resource: str) -> Quota:
         return self.limiter.peek(caller.identity, resource, self.limit_for(caller, resource))
+
+    def fault_applies(self, fault: str, request: ApiRequest) -> bool:
+        return fault != "graphql_rate_limited" or self.kind_of(request) == "graphql"
+
+    def fault_response(self, fault: str, request: ApiRequest, draw: float) -> ApiResponse:
+        response = _fault_response(self, fault, request, draw)
+        response.headers["X-GitHub-Request-Id"] = f"LF{next(self._request_ids):X}"
+        return response
 
     def handle(self, request: ApiRequest) -> ApiResponse:
         token, malformed = _token(request.headers.get("authorization"))
@@ -154,3 +101,49 @@ def _token(header: str | None) -> tuple[str | None, bool]:
             return None, True
         return (password or user or None), not (password or user)
     return None, True
+
+
+# --- injected faults ---------------------------------------------------------------------------
+
+_SECONDARY = (
+    "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "
+    "If you reach out to GitHub Support for help, please include the request ID {id}."
+)
+_SERVER_ERRORS = {500: "Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
+
+
+def _fault_response(api: GitHubApi, fault: str, request: ApiRequest, draw: float) -> ApiResponse:
+    graphql = api.kind_of(request) == "graphql"
+    if fault in ("500", "502", "503"):
+        status = int(fault)
+        return json_response(status, {"message": _SERVER_ERRORS[status]})
+    reset = int(time.time()) + 1
+    resource = "graphql" if graphql else "core"
+    if fault == "graphql_rate_limited":
+        quota = Quota(resource, api.settings.rate_limit, api.settings.rate_limit, reset)
+        body: dict[str, Any] = {
+            "errors": [
+                {"type": "RATE_LIMITED", "message": "API rate limit exceeded for user ID 1."}
+            ]
+        }
+        return json_response(200, body, quota.headers())
+    if fault == "429":
+        if draw < 0.5:  # the primary limit, spent until the next second
+            quota = Quota(resource, api.settings.rate_limit, api.settings.rate_limit, reset)
+            body = {
+                "message": "API rate limit exceeded for user ID 1.",
+                "documentation_url": f"{REST_DOCS}/overview/rate-limits-for-the-rest-api",
+                "status": "403",
+            }
+            return json_response(403, body, quota.headers())
+        request_id = f"LF{int(draw * 1e9):X}"
+        body = {
+            "message": _SECONDARY.format(id=request_id),
+            "documentation_url": (
+                "https://docs.github.com/free-pro-team@latest/rest/overview/"
+                "rate-limits-for-the-rest-api#about-secondary-rate-limits"
+            ),
+            "status": "403",
+        }
+        return json_response(403, body, {"Retry-After": "1"})
+    raise ValueError(f"not a status fault: {fault!r}")

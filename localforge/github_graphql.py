@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import logging
 import threading
@@ -104,6 +105,8 @@ class Context:
     dataset: Dataset
     host: str
     rate_limit: JsonObject
+    pagination_loop: bool = False
+    """Owners' ``repositories`` point their next page back at the same page (a buggy forge)."""
 
 
 # --- serialised forms (cached per record) ------------------------------------------------------
@@ -531,13 +534,20 @@ def resolve_owner_repositories(source: JsonObject, info: Any, **args: Any) -> Js
     if order and (order.get("field"), order.get("direction")) != ("CREATED_AT", "ASC"):
         key = _REPO_ORDER.get(order.get("field", "CREATED_AT"), _REPO_ORDER["CREATED_AT"])
         repos = sorted(repos, key=key, reverse=order.get("direction") == "DESC")
-    return connection(
+    value = connection(
         repos,
         args,
         repository_node,
         key=_database_id,
         extra={"totalDiskUsage": sum(r.disk_usage for r in repos)},
     )
+    if ctx.pagination_loop:
+        value["pageInfo"] = {
+            **value["pageInfo"],
+            "hasNextPage": True,
+            "endCursor": args.get("after") or _cursor(-1, 0),  # -1: before the first item
+        }
+    return value
 
 
 def _database_id(repo: Repository) -> int:
@@ -707,6 +717,8 @@ class Analysis:
     requests: int = 0
     """Connection requests needed, each connection assumed full (GitHub's rule)."""
     nodes: int = 0
+    repository_nodes: int = 0
+    """The part of ``nodes`` asked of ``repositories`` connections."""
 
     @property
     def cost(self) -> int:
@@ -786,6 +798,8 @@ class Analysis:
                 size = max(size, value)
         self.requests += multiplier
         self.nodes += multiplier * size
+        if name == "repositories":
+            self.repository_nodes += multiplier * size
         return multiplier * max(size, 1)
 
     def wants_items(self, selection_set: SelectionSetNode) -> bool:
@@ -950,6 +964,9 @@ def handle(api: GitHubApi, request: ApiRequest, caller: Caller) -> ApiResponse:
     analysis = analyse(schema(), document, operation_name, variables)
     if analysis.errors:
         return _answer(api, caller, {"errors": analysis.errors})
+    most = api.settings.graphql_max_nodes
+    if most is not None and analysis.repository_nodes > most:
+        return _timeout(request)
     allowed, quota = api.charge(caller, "graphql", analysis.cost)
     if not allowed:
         return _answer(
@@ -968,7 +985,7 @@ def handle(api: GitHubApi, request: ApiRequest, caller: Caller) -> ApiResponse:
     context = Context(
         api.dataset,
         api.host,
-        {
+        rate_limit={
             "cost": analysis.cost,
             "limit": quota.limit,
             "remaining": quota.remaining,
@@ -976,6 +993,7 @@ def handle(api: GitHubApi, request: ApiRequest, caller: Caller) -> ApiResponse:
             "used": quota.used,
             "nodeCount": analysis.nodes,
         },
+        pagination_loop=api.host in api.settings.pagination_loop_hosts,
     )
     result = execute_sync(
         schema(),
@@ -991,6 +1009,27 @@ def handle(api: GitHubApi, request: ApiRequest, caller: Caller) -> ApiResponse:
     if result.errors:
         body["errors"] = _unique([format_error(e) for e in result.errors])
     return _answer(api, caller, body)
+
+
+def _timeout(request: ApiRequest) -> ApiResponse:
+    """GitHub's answer to a query that ran out of time: HTTP 502, no data."""
+    digest = hashlib.sha1(request.body, usedforsecurity=False).hexdigest().upper()
+    reference = f"{digest[:4]}:{digest[4:8]}:{digest[8:14]}:{digest[14:20]}:{digest[20:28]}"
+    body = {
+        "data": None,
+        "errors": [
+            {
+                "message": (
+                    "Something went wrong while executing your query. This may be the result "
+                    "of a timeout, or it could be a GitHub bug. Please include "
+                    f"`{reference}` when reporting this issue."
+                )
+            }
+        ],
+    }
+    response = json_response(502, body)
+    response.fault = "graphql_max_nodes"
+    return response
 
 
 def _unique(errors: list[JsonObject]) -> list[JsonObject]:

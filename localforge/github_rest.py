@@ -435,6 +435,8 @@ def _paginate(ctx: Context, items: list[Repository]) -> tuple[list[Repository], 
         links += [("next", page + 1), ("last", last)]
     if page > 1:
         links = [("prev", min(page - 1, last)), *links, ("first", 1)]
+    if ctx.api.host in ctx.api.settings.pagination_loop_hosts:  # a buggy forge: next is this page
+        links = [("next", page), *[(rel, n) for rel, n in links if rel != "next"]]
     headers = {}
     if links:
         headers["Link"] = ", ".join(

@@ -2,45 +2,68 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import random
+import re
 import socket
+import struct
+import sys
 import threading
 import time
+from collections import defaultdict
+from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from localforge import github_graphql
-from localforge.api import ApiRequest, ApiResponse, HostApi, json_response
+from localforge.api import ApiRequest, ApiResponse, HostApi, Settings, json_response
 from localforge.data import Dataset
-from localforge.github import GitHubApi, Settings
+from localforge.faults import (
+    DEFAULT_FAULT_KINDS,
+    STATUS_FAULTS,
+    Draw,
+    FaultInjector,
+    check_kinds,
+)
+from localforge.github import GitHubApi
+from localforge.gitlab import GitLabApi
 
 log = logging.getLogger(__name__)
 
 COUNTERS = ("rest", "graphql", "304", "faults")
 """Per host: ``rest`` and ``graphql`` count every request received (they partition them);
 ``304`` and ``faults`` count those answered 304 Not Modified or with an injected fault."""
-FAULTS = ("502", "500", "drop")
 
 
 class LocalForge:
-    """A local GitHub API (REST and GraphQL) serving a :class:`Dataset` over real HTTP.
+    """A local GitHub API (REST and GraphQL) and GitLab API v4 (one per GitLab host of the
+    dataset) serving a :class:`Dataset` over real HTTP.
 
-    Usable as a context manager. ``latency``, ``fault_rate``, ``bad_tokens`` and the rate limits
-    can be changed while it runs.
+    Usable as a context manager. Every knob below can be changed while it runs.
 
     Args:
         dataset: what it serves (tests may change it while it runs).
         latency: seconds slept before each answer.
-        fault_rate: probability of answering a transient fault (502, 500 or a dropped
-            connection) instead, drawn from a RNG seeded with ``seed``.
-        seed: seed of the fault RNG.
+        fault_rate: probability of answering an injected fault instead (see
+            :mod:`localforge.faults`), drawn per request from ``seed``.
+        seed: seed of the fault draws.
         host: address to listen on (loopback).
         port: port to listen on; 0 picks a free one.
-        bad_tokens: tokens answered 401 Bad credentials.
-        rate_limit: requests (REST) and points (GraphQL) per token and hour.
+        bad_tokens: tokens answered 401.
+        rate_limit: GitHub: requests (REST) and points (GraphQL) per token and hour; GitLab:
+            requests per token (or address) and minute (``settings.gitlab_rate_window``).
+        fault_kinds: what ``fault_rate`` draws from (default
+            :data:`localforge.faults.DEFAULT_FAULT_KINDS`).
+        slow_seconds: how long a ``timeout`` fault waits before answering.
+        down_hosts: hosts whose every request is dropped (``down_response = "503"``: answered
+            503) — a forge that is down.
+        graphql_max_nodes: GitHub GraphQL queries asking ``repositories`` connections for more
+            nodes than this answer GitHub's 502 timeout.
+        pagination_loop_hosts: hosts whose listings point their next page at the same page.
+        fault_only_paths: a regular expression: only requests whose ``/<host>/<path>?<query>``
+            it matches (``re.search``) are drawn for faults.
     """
 
     def __init__(
@@ -54,18 +77,38 @@ class LocalForge:
         port: int = 0,
         bad_tokens: set[str] | None = None,
         rate_limit: int = 5000,
+        fault_kinds: Iterable[str] | None = None,
+        slow_seconds: float = 10.0,
+        down_hosts: set[str] | None = None,
+        graphql_max_nodes: int | None = None,
+        pagination_loop_hosts: set[str] | None = None,
+        fault_only_paths: str | None = None,
     ) -> None:
         self.dataset = dataset
         self.latency = latency
         self.fault_rate = fault_rate
+        self.slow_seconds = slow_seconds
+        self.down_hosts: set[str] = set(down_hosts or ())
+        self.down_response = "drop"
+        """How a down host answers: ``drop`` (close the connection) or ``503``."""
         self.host = host
         self.port = port
-        self.settings = Settings(bad_tokens=set(bad_tokens or ()), rate_limit=rate_limit)
+        self.settings = Settings(
+            bad_tokens=set(bad_tokens or ()),
+            rate_limit=rate_limit,
+            graphql_max_nodes=graphql_max_nodes,
+            pagination_loop_hosts=set(pagination_loop_hosts or ()),
+        )
         self.apis: dict[str, HostApi] = {"github.com": GitHubApi(dataset, self.settings)}
-        self._random = random.Random(seed)  # noqa: S311 - fault injection, not security
+        for name in dataset.hosts():
+            if dataset.kind(name) == "gitlab":
+                self.apis[name] = GitLabApi(dataset, self.settings, name)
+        self._fault_kinds = check_kinds(fault_kinds or DEFAULT_FAULT_KINDS)
+        self._fault_only: re.Pattern[str] | None = None
+        self.fault_only_paths = fault_only_paths
+        self._faults = FaultInjector(seed)
         self._lock = threading.Lock()
         self._counters: dict[str, dict[str, int]] = {}
-        self.reset_counters()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -86,6 +129,50 @@ class LocalForge:
     @rate_limit.setter
     def rate_limit(self, limit: int) -> None:
         self.settings.rate_limit = limit
+
+    @property
+    def graphql_max_nodes(self) -> int | None:
+        return self.settings.graphql_max_nodes
+
+    @graphql_max_nodes.setter
+    def graphql_max_nodes(self, nodes: int | None) -> None:
+        self.settings.graphql_max_nodes = nodes
+
+    @property
+    def pagination_loop_hosts(self) -> set[str]:
+        return self.settings.pagination_loop_hosts
+
+    @pagination_loop_hosts.setter
+    def pagination_loop_hosts(self, hosts: set[str]) -> None:
+        self.settings.pagination_loop_hosts = set(hosts)
+
+    @property
+    def fault_kinds(self) -> tuple[str, ...]:
+        return self._fault_kinds
+
+    @fault_kinds.setter
+    def fault_kinds(self, kinds: Iterable[str]) -> None:
+        self._fault_kinds = check_kinds(kinds)
+
+    @property
+    def fault_only_paths(self) -> str | None:
+        return self._fault_only.pattern if self._fault_only else None
+
+    @fault_only_paths.setter
+    def fault_only_paths(self, pattern: str | None) -> None:
+        self._fault_only = re.compile(pattern) if pattern else None
+
+    @property
+    def seed(self) -> int:
+        return self._faults.seed
+
+    @seed.setter
+    def seed(self, seed: int) -> None:
+        self._faults.seed = seed
+
+    def reset_faults(self) -> None:
+        """Start the fault draws over: the same requests meet the same faults again."""
+        self._faults.forget()
 
     # --- lifecycle ---
 
@@ -136,10 +223,31 @@ class LocalForge:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def api_url(self, host: str) -> str:
-        """Where the API of forge ``host`` answers (PyGithub's ``base_url``)."""
-        if host not in self.apis:
+    def _api(self, host: str) -> HostApi:
+        api = self.apis.get(host)
+        if api is None:
             raise KeyError(f"the local forge serves no {host!r} (only {sorted(self.apis)})")
+        return api
+
+    def api_url(self, host: str) -> str:
+        """Where the API of forge ``host`` answers: PyGithub's ``base_url`` for github.com,
+        ``.../<host>/api/v4`` for a GitLab host (organisations.yml's ``api_url``).
+
+        Raises:
+            KeyError: a host it does not serve.
+        """
+        api = self._api(host)
+        base = f"{self.url}/{host}"
+        return f"{base}/api/v4" if api.kind == "gitlab" else base
+
+    def gitlab_url(self, host: str) -> str:
+        """What python-gitlab takes as ``url`` for GitLab host ``host`` (it adds ``/api/v4``).
+
+        Raises:
+            KeyError: not a GitLab host of the local forge.
+        """
+        if self._api(host).kind != "gitlab":
+            raise KeyError(f"{host!r} is not a GitLab host")
         return f"{self.url}/{host}"
 
     def requests(self, host: str | None = None) -> int:
@@ -154,13 +262,18 @@ class LocalForge:
 
     @property
     def stats(self) -> dict[str, dict[str, int]]:
-        """A copy of the counters: ``{host: {"rest": n, "graphql": n, "304": n, "faults": n}}``."""
+        """A copy of the counters of the hosts requested since the start:
+        ``{host: {"rest": n, "graphql": n, "304": n, "faults": n}}``; any other host reads as
+        zeros."""
         with self._lock:
-            return {host: dict(counters) for host, counters in self._counters.items()}
+            copy: defaultdict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
+            copy.update({host: dict(counters) for host, counters in self._counters.items()})
+            return copy
 
     def reset_counters(self) -> None:
+        """Zero the counters (the hosts already requested stay listed in :attr:`stats`)."""
         with self._lock:
-            self._counters = {host: dict.fromkeys(COUNTERS, 0) for host in self.apis}
+            self._counters = {host: dict.fromkeys(COUNTERS, 0) for host in self._counters}
 
     def _count(self, host: str, kind: str, *extra: str) -> None:
         with self._lock:
@@ -169,13 +282,20 @@ class LocalForge:
             for name in extra:
                 counters[name] += 1
 
-    def _draw_fault(self) -> str | None:
+    def _draw_fault(self, host: str, api: HostApi, request: ApiRequest) -> Draw | None:
         if self.fault_rate <= 0:
             return None
-        with self._lock:
-            if self._random.random() >= self.fault_rate:
-                return None
-            return self._random.choice(FAULTS)
+        target = f"/{host}{request.path}" + (f"?{request.query}" if request.query else "")
+        only = self._fault_only
+        if only is not None and only.search(target) is None:
+            return None
+        return self._faults.draw(
+            self.fault_rate,
+            self._fault_kinds,
+            f"{request.method} {target}",
+            request.body,
+            lambda kind: api.fault_applies(kind, request),
+        )
 
 
 #: Where the request counters are served as JSON (outside every forge prefix).
@@ -188,9 +308,20 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 128
     forge: LocalForge
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that goes away (a killed crawl, a timeout) is not an error of ours."""
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError):
+            log.debug("client %s went away: %s", client_address, error)
+            return
+        super().handle_error(request, client_address)
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body leave in separate writes: without TCP_NODELAY, Nagle's algorithm and
+    # the client's delayed ACK add 40 ms to every small keep-alive answer.
+    disable_nagle_algorithm = True
     server_version = "localforge"
     server: _Server
 
@@ -241,36 +372,91 @@ class _Handler(BaseHTTPRequestHandler):
             client=self.client_address[0],
         )
         kind = api.kind_of(request)
+        if host in forge.down_hosts:
+            forge._count(host, kind, "faults")
+            if forge.down_response == "503":
+                self._send(api.fault_response("503", request, 0.0))
+            else:
+                self._drop()
+            return
         if forge.latency > 0:
             time.sleep(forge.latency)
-        fault = forge._draw_fault()
-        if fault is not None:
+        fault = forge._draw_fault(host, api, request)
+        if fault is not None and fault.kind != "malformed":
             forge._count(host, kind, "faults")
-            log.debug("injected fault %s on %s %s", fault, self.command, self.path)
-            if fault == "drop":
-                self.close_connection = True
-                self.connection.shutdown(socket.SHUT_RDWR)
+            log.debug("injected fault %s on %s %s", fault.kind, self.command, self.path)
+            if fault.kind == "drop":
+                self._drop()
                 return
-            status = int(fault)
-            message = "Server Error" if status == 500 else "Bad Gateway"
-            self._send(json_response(status, {"message": message}))
+            if fault.kind in STATUS_FAULTS:
+                self._send(api.fault_response(fault.kind, request, fault.variant))
+                return
+            if fault.kind == "timeout":
+                time.sleep(forge.slow_seconds)
+        response = self._handle(api, request)
+        if fault is not None and fault.kind == "reset":
+            self._reset(response)
             return
-        try:
-            response = api.handle(request)
-        except Exception:  # a bug must answer 500 (and be logged), not kill the thread
-            log.exception("local forge failed on %s %s", self.command, self.path)
-            response = json_response(500, {"message": "Server Error"})
-        if response.not_modified:
-            forge._count(host, kind, "304")
-        else:
-            forge._count(host, kind)
+        if fault is not None and fault.kind == "malformed" and _is_json(response):
+            forge._count(host, kind, "faults")
+            log.debug("injected fault malformed on %s %s", self.command, self.path)
+            response.body = response.body[: len(response.body) // 2]
+            self._send(response)
+            return
+        if fault is None or fault.kind == "malformed":  # not counted yet
+            if response.fault is not None:
+                forge._count(host, kind, "faults")
+            elif response.not_modified:
+                forge._count(host, kind, "304")
+            else:
+                forge._count(host, kind)
         self._send(response)
 
+    def _handle(self, api: HostApi, request: ApiRequest) -> ApiResponse:
+        try:
+            return api.handle(request)
+        except Exception:  # a bug must answer 500 (and be logged), not kill the thread
+            log.exception("local forge failed on %s %s", self.command, self.path)
+            return json_response(500, {"message": "Server Error"})
+
     def _send(self, response: ApiResponse) -> None:
-        self.send_response(response.status)
-        for name, value in response.headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(response.body)))
-        self.end_headers()
-        if self.command != "HEAD" and response.body:
-            self.wfile.write(response.body)
+        try:
+            self.send_response(response.status)
+            for name, value in response.headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(response.body)))
+            self.end_headers()
+            if self.command != "HEAD" and response.body:
+                self.wfile.write(response.body)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout)
+            log.debug("client gone before the answer to %s %s", self.command, self.path)
+            self.close_connection = True
+
+    def _drop(self) -> None:
+        """Close the connection without answering."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):  # the client may be gone already
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    def _reset(self, response: ApiResponse) -> None:
+        """Send the headers and half the body, then reset the connection (TCP RST)."""
+        self.close_connection = True
+        try:
+            self.send_response(response.status)
+            for name, value in response.headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(response.body)))
+            self.end_headers()
+            self.wfile.write(response.body[: len(response.body) // 2])
+        except OSError:
+            return
+        # Linger 0 makes close() send a RST; the fd closes only once rfile lets go of it.
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.rfile.close()
+        self.connection.close()
+
+
+def _is_json(response: ApiResponse) -> bool:
+    return response.status == 200 and response.headers.get("Content-Type", "").startswith(
+        "application/json"
+    )
