@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import signal
 import sys
@@ -18,11 +19,16 @@ from rich.logging import RichHandler
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
 from crawler import db as store
+from crawler import publiccode, sill_sync
 from crawler.config import ConfigError, load_config, select, unsupported_forges
+from crawler.forges.base import RetryPolicy
+from crawler.licences import MANIFESTS, Detection, detect, from_manifest
+from crawler.lock import AlreadyRunning, exclusive
 from crawler.models import RunReport
 from crawler.pipeline import Progress as CrawlProgress
 from crawler.pipeline import crawl as run_crawl
 from crawler.publish import datasette
+from sill.load import SillError, SillSourceError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -94,6 +100,13 @@ def main() -> None:
     help="Ne parcourir que cette forge (répétable).",
 )
 @click.option(
+    "--max-wait",
+    default=300.0,
+    show_default=True,
+    help="Attente maximale (s) demandée par une forge limitée ; au-delà, la forge est "
+    "arrêtée et reprise au parcours suivant.",
+)
+@click.option(
     "--owner",
     "owners",
     multiple=True,
@@ -102,7 +115,11 @@ def main() -> None:
 )
 @common
 def crawl(
-    config_path: Path, db_path: Path, forges: tuple[str, ...], owners: tuple[str, ...]
+    config_path: Path,
+    db_path: Path,
+    forges: tuple[str, ...],
+    max_wait: float,
+    owners: tuple[str, ...],
 ) -> None:
     """Parcourt les forges et écrit la base.
 
@@ -121,10 +138,17 @@ def crawl(
             f"[yellow]{len(skipped)} forge(s) ignorée(s), type non pris en charge pour "
             f"l'instant : {', '.join(kinds)}[/yellow]"
         )
-    db = store.open_db(db_path)
-    started = time.monotonic()
-    with _progress_bars() as on_progress:
-        report = run_crawl(config, db, progress=on_progress)
+    try:
+        with exclusive(db_path):
+            db = store.open_db(db_path)
+            started = time.monotonic()
+            with _progress_bars() as on_progress:
+                report = run_crawl(
+                    config, db, progress=on_progress, retry=RetryPolicy(max_wait=max_wait)
+                )
+    except AlreadyRunning as error:
+        err.print(f"[red]{error}[/red]", highlight=False)
+        sys.exit(2)
     _print_summary(report, time.monotonic() - started)
     sys.exit(0 if report.accounts_failed == 0 else 1)
 
@@ -174,6 +198,125 @@ def _print_summary(report: RunReport, seconds: float) -> None:
     for forge in report.forges:
         if forge.status in ("failed", "partial"):
             err.print(f"[red]{forge.host} : {forge.message}[/red]", highlight=False)
+
+
+# --- sill -------------------------------------------------------------------------------------
+
+
+@main.command("sill")
+@click.option(
+    "--source",
+    default=sill_sync.DEFAULT_SOURCE,
+    show_default=True,
+    help="Adresse ou fichier de l'export du SILL ; « bundled » : la copie fournie (hors ligne).",
+)
+@db_option
+@common
+def sill_command(source: str, db_path: Path) -> None:
+    """Charge le SILL et le relie aux dépôts de l'inventaire.
+
+    Si l'adresse par défaut ne répond pas, la copie fournie est chargée, avec un avertissement.
+    Un fichier qui n'est pas un export du SILL laisse les tables du SILL intactes (statut 2).
+    """
+    try:
+        with exclusive(db_path):
+            db = store.open_db(db_path)
+            try:
+                report = sill_sync.load_into(db, source)
+            except SillSourceError as error:
+                if source != sill_sync.DEFAULT_SOURCE:
+                    raise
+                err.print(
+                    f"[yellow]{error} — chargement de la copie fournie à la place.[/yellow]",
+                    highlight=False,
+                )
+                report = sill_sync.load_into(db, sill_sync.BUNDLED)
+    except (SillError, AlreadyRunning) as error:
+        err.print(f"[red]{error}[/red]", highlight=False)
+        sys.exit(2)
+    for warning in report.warnings:
+        err.print(f"[yellow]{warning}[/yellow]", highlight=False)
+    click.echo(
+        f"SILL (format {report.shape}) : {report.loaded} logiciels ({report.new} nouveaux, "
+        f"{report.removed} retirés), {report.skipped} entrée(s) ignorée(s), "
+        f"{report.links} lien(s) vers des dépôts de l'inventaire."
+    )
+
+
+# --- licence and publiccode.yml checks --------------------------------------------------------
+
+
+@main.command("licence")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Un objet JSON par fichier.")
+def licence_command(files: tuple[Path, ...], as_json: bool) -> None:
+    """Reconnaît la licence de fichiers LICENSE, COPYING… (ou de manifestes de paquets).
+
+    Affiche pour chaque fichier l'identifiant SPDX trouvé (ou NOASSERTION : texte non reconnu,
+    NONE : pas de licence), la confiance et le texte de référence le plus proche.
+    """
+    failed = False
+    for path in files:
+        try:
+            content = path.read_bytes()
+        except OSError as error:
+            err.print(f"[red]{path} : illisible ({error.strerror})[/red]", highlight=False)
+            failed = True
+            continue
+        declared = from_manifest(path.name, content) if path.name in MANIFESTS else None
+        found = (
+            Detection(declared, 1.0, path.name, source="manifest")
+            if declared
+            else detect(content, path.name)
+        )
+        if as_json:
+            click.echo(
+                json.dumps(
+                    {
+                        "path": str(path),
+                        "licence": found.licence,
+                        "confidence": round(found.confidence, 4),
+                        "reference": found.reference,
+                        "closest": found.closest,
+                    },
+                    ensure_ascii=False,
+                )
+            )
+            continue
+        detail = found.reference or (f"le plus proche : {found.closest}" if found.closest else "")
+        click.echo(f"{path}\t{found.licence}\t{found.confidence:.0%}\t{detail}")
+    sys.exit(2 if failed else 0)
+
+
+@main.command("publiccode")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Un objet JSON par fichier.")
+def publiccode_command(files: tuple[Path, ...], as_json: bool) -> None:
+    """Valide des fichiers publiccode.yml (versions 0.2 à 0.4) : chaque erreur et chaque
+    avertissement avec le chemin de sa clé. Statut 1 si un fichier est invalide."""
+    invalid = False
+    for path in files:
+        try:
+            result = publiccode.validate(path.read_bytes())
+        except OSError as error:
+            err.print(f"[red]{path} : illisible ({error.strerror})[/red]", highlight=False)
+            invalid = True
+            continue
+        invalid = invalid or not result.valid
+        if as_json:
+            payload = {"path": str(path), **result.as_dict()}
+            click.echo(json.dumps(payload, ensure_ascii=False))
+            continue
+        verdict = "valide" if result.valid else "invalide"
+        click.echo(
+            f"{path} : {verdict} ({len(result.errors)} erreur(s), "
+            f"{len(result.warnings)} avertissement(s))"
+        )
+        for issue in result.errors:
+            click.echo(f"  erreur {issue.path or '(fichier)'} : {issue.message}")
+        for issue in result.warnings:
+            click.echo(f"  avertissement {issue.path or '(fichier)'} : {issue.message}")
+    sys.exit(1 if invalid else 0)
 
 
 # --- serve ------------------------------------------------------------------------------------

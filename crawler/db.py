@@ -19,7 +19,19 @@ import sqlite_utils
 from sqlite_utils.db import Table as SqlTable
 
 from crawler import schema
-from crawler.models import ForgeConfig, OwnerConfig, OwnerCrawl, Repository, RunReport
+from crawler.models import (
+    AccountDone,
+    AccountFailed,
+    AccountState,
+    ForgeConfig,
+    ForgeState,
+    KnownRepository,
+    Owner,
+    OwnerConfig,
+    Repository,
+    RepositoryPage,
+    RunReport,
+)
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +121,8 @@ def start_run(db: sqlite_utils.Database, now: str | None = None) -> int:
     """Record the start of a crawl and return its id."""
     table = _table(db, "crawl_runs")
     with db.atomic():
+        # Only one crawl writes at a time (crawler.lock): a run still "running" was killed.
+        db.execute("update crawl_runs set status = 'interrupted' where status = 'running'")
         table.insert({"started_at": now or utcnow(), "status": "running"})
     run_id = table.last_pk
     assert isinstance(run_id, int)
@@ -124,6 +138,8 @@ def finish_run(db: sqlite_utils.Database, report: RunReport) -> None:
             "accounts_ok": f.accounts_ok,
             "accounts_failed": f.accounts_failed,
             "repositories": f.repositories,
+            "not_modified": f.not_modified,
+            "budget_left": f.budget_left,
             "message": f.message,
         }
         for f in report.forges
@@ -205,89 +221,250 @@ def _account_row(account: OwnerConfig) -> dict[str, Any]:
     }
 
 
+def _owner_row(owner: Owner, account: OwnerConfig, now: str) -> dict[str, Any]:
+    row = _account_row(account)
+    row.update(
+        id=owner.id,
+        login=owner.login,
+        kind=owner.kind,
+        name=owner.name or (account.name if not account.whole_instance else None),
+        description=owner.description,
+        website=owner.website,
+        email=owner.email,
+        location=owner.location,
+        avatar_url=owner.avatar_url,
+        created_at=owner.created_at,
+        last_seen_at=now,
+        crawl_status="ok",
+    )
+    if owner.repositories_count is not None:
+        row["repositories_count"] = owner.repositories_count
+    return row
+
+
+def _upsert_owner(db: sqlite_utils.Database, row: dict[str, Any], now: str) -> None:
+    owners = _table(db, "owners")
+    if owners.count_where("id = ?", [row["id"]]) == 0:
+        row = {**row, "first_seen_at": now}
+    owners.upsert(row, pk="id")
+
+
+# --- incremental state ------------------------------------------------------------------------
+
+#: A listing interrupted longer ago than this starts over: offset pages may have shifted.
+RESUME_MAX_AGE = dt.timedelta(hours=24)
+
+
+def load_state(db: sqlite_utils.Database, host: str, now: str | None = None) -> ForgeState:
+    """What the adapters need to resume listings and skip unchanged accounts and projects."""
+    now_time = _parse(now or utcnow())
+    accounts: dict[str, AccountState] = {}
+    for row in db.query("select * from _crawl_state where forge = ?", [host]):
+        cursor = row["cursor"]
+        if cursor and now_time - _parse(row["updated_at"]) > RESUME_MAX_AGE:
+            cursor = None
+        accounts[row["unit"]] = AccountState(
+            cursor=cursor, signature=row["signature"], completed_at=row["completed_at"]
+        )
+    repositories = {
+        row["id"]: KnownRepository(
+            row["pushed_at"],
+            {
+                "licence": row["licence"],
+                "licence_source": row["licence_source"],
+                "last_commit_at": row["last_commit_at"],
+                **{name: None if row[name] is None else bool(row[name]) for name in _FLAGS},
+            },
+        )
+        for row in db.query(
+            "select id, pushed_at, licence, licence_source, last_commit_at, "
+            f"{', '.join(_FLAGS)} from repositories where forge = ? and removed_at is null",
+            [host],
+        )
+    }
+    return ForgeState(accounts, repositories)
+
+
+_FLAGS = ("has_readme", "has_licence_file", "has_contributing", "has_changelog", "has_publiccode")
+
+
+def _parse(value: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _unit_started_run(
+    db: sqlite_utils.Database, account: OwnerConfig, run_id: int, now: str
+) -> tuple[int, str]:
+    """The run and time the account's current listing began, kept across pages and
+    interrupted runs; a listing left unfinished longer than ``RESUME_MAX_AGE`` starts anew."""
+    rows = list(
+        db.query(
+            "select started_run, started_at, updated_at from _crawl_state where unit = ?",
+            [account.key],
+        )
+    )
+    if (
+        rows
+        and rows[0]["started_run"]
+        and rows[0]["updated_at"]
+        and _parse(now) - _parse(rows[0]["updated_at"]) <= RESUME_MAX_AGE
+    ):
+        return int(rows[0]["started_run"]), str(rows[0]["started_at"])
+    return run_id, now
+
+
 @dataclass(frozen=True)
 class SaveResult:
     new: int = 0
     removed: int = 0
 
 
-def save_owner_crawl(
-    db: sqlite_utils.Database, crawl: OwnerCrawl, run_id: int, now: str | None = None
+def save_page(
+    db: sqlite_utils.Database, page: RepositoryPage, run_id: int, now: str | None = None
 ) -> SaveResult:
-    """Store one account's crawl in a single transaction.
-
-    A successful crawl upserts the owner and its repositories and marks ``removed_at`` on the
-    stored repositories it no longer lists; a failed one keeps every stored row, sets the owner's
-    ``crawl_status`` and records the error.
-    """
+    """Store one page and the cursor after it, in one transaction: a crash loses nothing
+    already saved and the next run resumes after the last saved page."""
     now = now or utcnow()
-    account = crawl.account
-    owners = _table(db, "owners")
+    account = page.account
     with db.atomic():
-        exists = owners.count_where("id = ?", [account.id]) > 0
-        row = _account_row(account)
-        if crawl.error is not None or crawl.owner is None:
-            row["crawl_status"] = "failed"
-            if not exists:
-                row["login"] = account.login
-                row["kind"] = None
-            owners.upsert(row, pk="id")
-            record_error(
-                db,
-                run_id,
-                forge=account.forge,
-                owner=account.login,
-                error=crawl.error or "no data",
-                now=now,
-            )
-            return SaveResult()
-        owner = crawl.owner
-        row.update(
-            login=owner.login,
-            kind=owner.kind,
-            name=owner.name or account.name,
-            description=owner.description,
-            website=owner.website,
-            email=owner.email,
-            location=owner.location,
-            avatar_url=owner.avatar_url,
-            created_at=owner.created_at,
-            repositories_count=len(crawl.repositories),
-            last_seen_at=now,
-            crawl_status="ok",
+        started_run, started_at = _unit_started_run(db, account, run_id, now)
+        for owner in page.owners:
+            _upsert_owner(db, _owner_row(owner, account, now), now)
+        if (
+            not account.whole_instance
+            and _table(db, "owners").count_where("id = ?", [account.id]) == 0
+        ):
+            row = _account_row(account)
+            row.update(login=account.login, crawl_status="running")
+            _upsert_owner(db, row, now)
+        new = _save_repositories(db, account, page.repositories, run_id, now)
+        _table(db, "_crawl_state").upsert(
+            {
+                "unit": account.key,
+                "forge": account.forge,
+                "run_id": run_id,
+                "cursor": page.cursor,
+                "started_run": started_run,
+                "started_at": started_at,
+                "updated_at": now,
+            },
+            pk="unit",
         )
-        if not exists:
-            row["first_seen_at"] = now
-        owners.upsert(row, pk="id")
-        return _save_repositories(db, account, crawl.repositories, now)
+    return SaveResult(new=new)
+
+
+def finish_account(
+    db: sqlite_utils.Database, done: AccountDone, run_id: int, now: str | None = None
+) -> SaveResult:
+    """Close an account's listing: profile, ``removed_at`` on what it no longer lists."""
+    now = now or utcnow()
+    account = done.account
+    with db.atomic():
+        started_run, _ = _unit_started_run(db, account, run_id, now)
+        if done.owner is not None:
+            _upsert_owner(db, _owner_row(done.owner, account, now), now)
+        scope, args = (
+            ("forge = ?", [account.forge])
+            if account.whole_instance
+            else ("owner = ?", [account.id])
+        )
+        removed = 0
+        if done.unchanged:
+            db.execute(
+                "update repositories set last_seen_at = ?, last_seen_run = ? "
+                f"where {scope} and removed_at is null",
+                [now, run_id, *args],
+            )
+        else:
+            # Run ids, not clock times: two crawls within the same second stay apart.
+            removed = db.execute(
+                f"update repositories set removed_at = ? where {scope} and removed_at is null "
+                "and (last_seen_run is null or last_seen_run < ?)",
+                [now, *args, started_run],
+            ).rowcount
+        if not account.whole_instance:
+            count = db.execute(
+                "select count(*) from repositories where owner = ? and removed_at is null",
+                [account.id],
+            ).fetchone()[0]
+            _table(db, "owners").update(
+                account.id, {"repositories_count": count, "crawl_status": "ok"}
+            )
+        _table(db, "_crawl_state").upsert(
+            {
+                "unit": account.key,
+                "forge": account.forge,
+                "run_id": run_id,
+                "cursor": None,
+                "signature": done.signature,
+                "started_run": None,
+                "started_at": None,
+                "updated_at": now,
+                "completed_at": now,
+            },
+            pk="unit",
+        )
+    return SaveResult(removed=removed)
+
+
+def fail_account(
+    db: sqlite_utils.Database, failed: AccountFailed, run_id: int, now: str | None = None
+) -> None:
+    """Mark the account failed, keep every stored row and the cursor to resume from."""
+    now = now or utcnow()
+    account = failed.account
+    with db.atomic():
+        if not account.whole_instance:
+            row = _account_row(account)
+            row["crawl_status"] = "failed"
+            if _table(db, "owners").count_where("id = ?", [account.id]) == 0:
+                row["login"] = account.login
+            _table(db, "owners").upsert(row, pk="id")
+        record_error(
+            db,
+            run_id,
+            forge=account.forge,
+            owner=account.login or None,
+            error=failed.error,
+            now=now,
+        )
+
+
+def count_repositories(db: sqlite_utils.Database, account: OwnerConfig) -> int:
+    """Repositories currently listed (not removed) for an account or a whole instance."""
+    column, value = ("forge", account.forge) if account.whole_instance else ("owner", account.id)
+    row = db.execute(
+        f"select count(*) from repositories where {column} = ? and removed_at is null", [value]
+    ).fetchone()
+    return int(row[0])
 
 
 def _save_repositories(
     db: sqlite_utils.Database,
     account: OwnerConfig,
     repositories: Iterable[Repository],
+    run_id: int,
     now: str,
-) -> SaveResult:
-    table = _table(db, "repositories")
+) -> int:
+    rows = [repository_row(r, account) for r in repositories]
+    if not rows:
+        return 0
+    ids = [row["id"] for row in rows]
+    placeholders = ", ".join("?" for _ in ids)
     stored = {
-        r["id"]: r["removed_at"]
-        for r in db.query("select id, removed_at from repositories where owner = ?", [account.id])
+        r["id"] for r in db.query(f"select id from repositories where id in ({placeholders})", ids)
     }
-    rows = []
-    seen: set[str] = set()
-    for repository in repositories:
-        row = repository_row(repository, account)
+    for row in rows:
         row["last_seen_at"] = now
+        row["last_seen_run"] = run_id
         row["removed_at"] = None
         if row["id"] not in stored:
             row["first_seen_at"] = now
-        seen.add(row["id"])
-        rows.append(row)
-    table.upsert_all(rows, pk="id")
-    gone = [rid for rid, removed_at in stored.items() if rid not in seen and removed_at is None]
-    for rid in gone:
-        table.update(rid, {"removed_at": now})
-    return SaveResult(new=sum(1 for rid in seen if rid not in stored), removed=len(gone))
+    table = _table(db, "repositories")
+    # Rows with and without first_seen_at go apart: upsert_all takes its columns from the batch.
+    table.upsert_all([r for r in rows if r["id"] in stored], pk="id")
+    table.upsert_all([r for r in rows if r["id"] not in stored], pk="id")
+    return len(rows) - len(stored)
 
 
 def repository_row(repository: Repository, account: OwnerConfig) -> dict[str, Any]:
@@ -300,7 +477,7 @@ def repository_row(repository: Repository, account: OwnerConfig) -> dict[str, An
         "id": repository.id,
         "url": repository.url,
         "forge": repository.forge,
-        "owner": account.id,
+        "owner": repository.owner_id if account.whole_instance else account.id,
         "name": repository.name,
         "description": repository.description,
         "homepage": repository.homepage,
@@ -327,3 +504,76 @@ def repository_row(repository: Repository, account: OwnerConfig) -> dict[str, An
         "ministry": account.ministry,
         "pso_id": account.pso_id,
     }
+
+
+# --- SILL -------------------------------------------------------------------------------------
+
+SILL_CHILD_TABLES = (
+    "sill_organisations",
+    "sill_instances",
+    "sill_service_providers",
+    "sill_similar_software",
+)
+
+
+@dataclass(frozen=True)
+class SillSaveResult:
+    loaded: int
+    new: int
+    removed: int
+
+
+def save_sill(
+    db: sqlite_utils.Database,
+    software: list[dict[str, Any]],
+    children: dict[str, list[dict[str, Any]]],
+    now: str | None = None,
+) -> SillSaveResult:
+    """Replace the SILL tables in one transaction: readers see the old SILL or the new one,
+    never half of it. Software that left the export keeps its row, with ``removed_at``."""
+    now = now or utcnow()
+    table = _table(db, "sill_software")
+    with db.atomic():
+        stored = {row["id"] for row in db.query("select id from sill_software")}
+        ids = [row["id"] for row in software]
+        rows = [{**row, "last_seen_at": now, "removed_at": None} for row in software]
+        table.upsert_all([r for r in rows if r["id"] in stored], pk="id")
+        table.upsert_all(
+            [{**r, "first_seen_at": now} for r in rows if r["id"] not in stored], pk="id"
+        )
+        gone = stored - set(ids)
+        for software_id in gone:
+            table.update(software_id, {"removed_at": now})
+        for name in SILL_CHILD_TABLES:
+            child = _table(db, name)
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                child.delete_where(f"software_id in ({', '.join('?' for _ in chunk)})", chunk)
+            child.insert_all(children.get(name, []))
+    return SillSaveResult(len(ids), len(set(ids) - stored), len(gone))
+
+
+def repository_refs(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    """What the SILL matcher needs of every current repository."""
+    return list(
+        db.query("select id, url, homepage, is_fork from repositories where removed_at is null")
+    )
+
+
+def sill_software_rows(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    return list(db.query("select * from sill_software where removed_at is null"))
+
+
+def save_sill_links(db: sqlite_utils.Database, links: list[dict[str, Any]]) -> None:
+    """Replace the SILL ↔ repository links and the flags that mirror them on both sides."""
+    with db.atomic():
+        db.execute("delete from sill_repositories")
+        _table(db, "sill_repositories").insert_all(links, pk=("sill_id", "repository"))
+        db.execute(
+            "update repositories set in_sill = "
+            "exists (select 1 from sill_repositories s where s.repository = repositories.id)"
+        )
+        db.execute(
+            "update sill_software set in_inventory = "
+            "exists (select 1 from sill_repositories s where s.sill_id = sill_software.id)"
+        )

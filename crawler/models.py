@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 FORGE_KINDS = ("github", "gitlab", "gitea", "gogs", "sourcehut")
 
 #: Forge kinds the crawler has an adapter for; the others are reported and skipped.
-SUPPORTED_KINDS = ("github",)
+SUPPORTED_KINDS = ("github", "gitlab")
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,16 @@ class OwnerConfig:
     @property
     def id(self) -> str:
         return owner_id(self.forge, self.login)
+
+    @property
+    def whole_instance(self) -> bool:
+        """The crawl unit of a forge dedicated to the public sector: every public project."""
+        return self.login == ""
+
+    @property
+    def key(self) -> str:
+        """Identifies the crawl unit: the owner id, or the host for a whole instance."""
+        return self.forge if self.whole_instance else self.id
 
 
 @dataclass(frozen=True)
@@ -63,6 +73,24 @@ class ForgeConfig:
     @property
     def supported(self) -> bool:
         return self.kind in SUPPORTED_KINDS
+
+    def units(self) -> tuple[OwnerConfig, ...]:
+        """What to crawl: the listed accounts, or the whole instance as one unit."""
+        if self.owners:
+            return self.owners
+        return (
+            OwnerConfig(
+                self.host,
+                "",
+                line=self.line,
+                pso_id=self.pso_id,
+                ministry=self.ministry,
+                name=self.name,
+                floss_policy=self.floss_policy,
+                ospo_url=self.ospo_url,
+                ignored_since=self.ignored_since,
+            ),
+        )
 
 
 @dataclass(frozen=True)
@@ -152,18 +180,74 @@ class Repository:
 
 
 @dataclass(frozen=True)
-class OwnerCrawl:
-    """What one account's crawl produced: its profile and every repository, or the error."""
+class RepositoryPage:
+    """One page of an account's listing, as soon as it is read."""
 
     account: OwnerConfig
-    owner: Owner | None = None
-    repositories: tuple[Repository, ...] = ()
-    error: str | None = None
-    """Why the account could not be read; its previously stored rows are then kept."""
+    repositories: tuple[Repository, ...]
+    cursor: str | None
+    """Where the listing resumes after this page; ``None`` when this was the last page."""
+    owners: tuple[Owner, ...] = ()
+    """Namespaces met on this page (whole instances, where every namespace is an owner)."""
 
-    @property
-    def ok(self) -> bool:
-        return self.error is None
+
+@dataclass(frozen=True)
+class AccountDone:
+    """An account's listing is complete: what is stored and not listed now was removed."""
+
+    account: OwnerConfig
+    owner: Owner | None
+    """The account's profile (``None`` for a whole instance, whose owners come with the pages)."""
+    signature: str | None = None
+    """What the forge says of the account as a whole, compared on the next crawl to skip it."""
+    unchanged: bool = False
+    """The account was skipped because its signature did not change: its rows are current."""
+
+
+@dataclass(frozen=True)
+class AccountFailed:
+    """An account could not be read whole; its previously stored rows are kept."""
+
+    account: OwnerConfig
+    error: str
+
+
+CrawlEvent = RepositoryPage | AccountDone | AccountFailed
+
+
+@dataclass(frozen=True)
+class AccountState:
+    """What the database remembers of an account between crawls."""
+
+    cursor: str | None = None
+    """Where an interrupted listing resumes (``None``: from the start)."""
+    signature: str | None = None
+    """The account's signature at its last complete crawl."""
+    completed_at: str | None = None
+    """When the account's last complete listing ended (ISO 8601 UTC)."""
+
+
+@dataclass(frozen=True)
+class KnownRepository:
+    """What the database holds of a repository, to skip detail calls when nothing changed."""
+
+    pushed_at: str | None
+    """GitHub's pushedAt, GitLab's last_activity_at, at the last crawl."""
+    details: dict[str, object]
+    """The stored detail columns (licence, file presence…), reused as they are."""
+
+
+@dataclass(frozen=True)
+class ForgeState:
+    """The incremental state of one forge, read from the database before crawling it."""
+
+    accounts: dict[str, AccountState] = field(default_factory=dict)
+    """By account key (``OwnerConfig.key``)."""
+    repositories: dict[str, KnownRepository] = field(default_factory=dict)
+    """By repository id."""
+
+    def account(self, account: OwnerConfig) -> AccountState:
+        return self.accounts.get(account.key, AccountState())
 
 
 @dataclass(frozen=True)
@@ -178,6 +262,10 @@ class ForgeReport:
     accounts_failed: int = 0
     repositories: int = 0
     message: str | None = None
+    budget_left: int | None = None
+    """What the forge's rate limit left at the end of its crawl, when it says."""
+    not_modified: int = 0
+    """Conditional requests answered 304 Not Modified (free on GitHub's rate limit)."""
 
 
 @dataclass(frozen=True)

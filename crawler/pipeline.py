@@ -1,8 +1,10 @@
 """config → forges → database: one crawl run, errors isolated per account.
 
 Forge hosts are crawled in parallel (one thread each, and each adapter keeps at most four requests
-in flight); every result comes back to the calling thread, which alone writes to SQLite, one
-account per transaction, so a crash never leaves an account half-written.
+in flight); every event comes back to the calling thread, which alone writes to SQLite. Each page
+is saved with the cursor after it in one transaction, so a crawl killed at any moment leaves a
+consistent database and the next run resumes after the last saved page; an account's removals
+are marked only once its listing is complete.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import logging
 import os
 import queue
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import sqlite_utils
@@ -20,8 +22,18 @@ import sqlite_utils
 from crawler import db as store
 from crawler.config import is_ignored, token_for
 from crawler.forges import ADAPTERS
-from crawler.forges.base import Forge
-from crawler.models import Config, ForgeConfig, ForgeReport, OwnerConfig, OwnerCrawl, RunReport
+from crawler.forges.base import Forge, RetryPolicy
+from crawler.models import (
+    AccountDone,
+    AccountFailed,
+    Config,
+    CrawlEvent,
+    ForgeConfig,
+    ForgeReport,
+    OwnerConfig,
+    RepositoryPage,
+    RunReport,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +56,10 @@ ProgressCallback = Callable[[Progress], None]
 class _ForgeTally:
     config: ForgeConfig
     accounts: list[OwnerConfig]
+    adapter: Forge
     ok: int = 0
     failed: int = 0
     repositories: int = 0
-    requests: int = 0
     settled: set[str] = field(default_factory=set)
     crashed: str | None = None
 
@@ -56,6 +68,15 @@ class _ForgeTally:
         if self.failed == 0:
             return "ok"
         return "failed" if self.ok == 0 else "partial"
+
+    def progress(self, finished: bool = False) -> Progress:
+        return Progress(
+            self.config.host,
+            len(self.accounts),
+            self.ok + self.failed,
+            self.repositories,
+            finished,
+        )
 
 
 _DONE = object()
@@ -68,6 +89,7 @@ def crawl(
     environ: Mapping[str, str] | None = None,
     progress: ProgressCallback | None = None,
     today: dt.date | None = None,
+    retry: RetryPolicy | None = None,
 ) -> RunReport:
     """Crawl every forge of ``config`` into ``db`` and return the run's report.
 
@@ -75,8 +97,9 @@ def crawl(
         config: the validated organisations (already narrowed by ``--forge``/``--owner``).
         db: the inventory database (see ``crawler.db.open_db``).
         environ: where tokens are read from (default: the process environment).
-        progress: called from this thread whenever an account is settled.
+        progress: called from this thread whenever an account is settled or a page saved.
         today: the date ``ignored_since`` is compared with (default: today, UTC).
+        retry: how to insist on transient faults (default: ``RetryPolicy()``).
     """
     environ = os.environ if environ is None else environ
     today = today or dt.datetime.now(dt.UTC).date()
@@ -84,9 +107,8 @@ def crawl(
     run_id = store.start_run(db, started_at)
     reports: list[ForgeReport] = []
     tallies: dict[str, _ForgeTally] = {}
-    results: queue.Queue[tuple[str, object]] = queue.Queue()
+    events: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=256)
     threads: list[threading.Thread] = []
-    adapters: dict[str, Forge] = {}
 
     for forge in config.forges:
         skipped = _skip_reason(forge, today)
@@ -95,61 +117,60 @@ def crawl(
             store.save_forge(db, forge, status, message, started_at)
             reports.append(ForgeReport(forge.host, status, message=message))
             continue
-        accounts = [a for a in forge.owners if not is_ignored(a, today)]
-        adapter = ADAPTERS[forge.kind](forge, token_for(forge, environ))
-        adapters[forge.host] = adapter
-        store.save_forge(db, forge, "running", now=started_at)
-        tally = _ForgeTally(forge, accounts)
-        tallies[forge.host] = tally
-        thread = threading.Thread(
-            target=_crawl_forge,
-            args=(adapter.crawl, accounts, forge.host, results, tally),
-            name=f"forge-{forge.host}",
-            daemon=True,
+        accounts = [a for a in forge.units() if not is_ignored(a, today)]
+        adapter = ADAPTERS[forge.kind](
+            forge,
+            token_for(forge, environ),
+            state=store.load_state(db, forge.host),
+            retry=retry,
         )
-        threads.append(thread)
+        tally = _ForgeTally(forge, accounts, adapter)
+        tallies[forge.host] = tally
+        store.save_forge(db, forge, "running", now=started_at)
+        threads.append(
+            threading.Thread(
+                target=_crawl_forge,
+                args=(tally, events),
+                name=f"forge-{forge.host}",
+                daemon=True,
+            )
+        )
         if progress:
-            progress(Progress(forge.host, len(accounts), 0, 0))
-        thread.start()
+            progress(tally.progress())
 
+    for thread in threads:
+        thread.start()
     new = removed = 0
     running = len(threads)
     while running:
-        host, item = results.get()
+        host, item = events.get()
         tally = tallies[host]
         if item is _DONE:
             running -= 1
             _settle_leftovers(db, run_id, tally)
             if progress:
-                progress(
-                    Progress(
-                        host,
-                        len(tally.accounts),
-                        tally.ok + tally.failed,
-                        tally.repositories,
-                        finished=True,
-                    )
-                )
+                progress(tally.progress(finished=True))
             continue
-        assert isinstance(item, OwnerCrawl)
-        saved = store.save_owner_crawl(db, item, run_id)
-        new += saved.new
-        removed += saved.removed
-        tally.settled.add(item.account.id)
-        if item.ok:
-            tally.ok += 1
+        if isinstance(item, RepositoryPage):
+            new += store.save_page(db, item, run_id).new
             tally.repositories += len(item.repositories)
-        else:
+        elif isinstance(item, AccountDone):
+            saved = store.finish_account(db, item, run_id)
+            removed += saved.removed
+            tally.ok += 1
+            tally.settled.add(item.account.key)
+            if item.unchanged:
+                tally.repositories += store.count_repositories(db, item.account)
+        elif isinstance(item, AccountFailed):
+            store.fail_account(db, item, run_id)
             tally.failed += 1
+            tally.settled.add(item.account.key)
         if progress:
-            progress(
-                Progress(host, len(tally.accounts), tally.ok + tally.failed, tally.repositories)
-            )
+            progress(tally.progress())
 
     for thread in threads:
         thread.join()
-    for host, tally in tallies.items():
-        tally.requests = adapters[host].requests
+    for tally in tallies.values():
         summary = tally.crashed or (
             f"{tally.failed} of {len(tally.accounts)} accounts failed" if tally.failed else None
         )
@@ -158,11 +179,13 @@ def crawl(
             ForgeReport(
                 tally.config.host,
                 tally.status,
-                tally.requests,
+                tally.adapter.requests,
                 tally.ok,
                 tally.failed,
                 tally.repositories,
                 summary,
+                budget_left=tally.adapter.budget_left,
+                not_modified=tally.adapter.not_modified,
             )
         )
 
@@ -178,35 +201,29 @@ def _skip_reason(forge: ForgeConfig, today: dt.date) -> tuple[str, str] | None:
         return "ignored", f"ignored since {forge.ignored_since}"
     if forge.kind not in ADAPTERS:
         return "unsupported", f"forge kind '{forge.kind}' is not supported yet: skipped"
-    if forge.whole_instance:
-        return "unsupported", (
-            f"crawling a whole {forge.kind} instance is not supported yet: skipped"
-        )
+    if forge.whole_instance and not ADAPTERS[forge.kind].crawls_whole_instances:
+        return "unsupported", f"crawling a whole {forge.kind} instance is not supported: skipped"
     return None
 
 
-def _crawl_forge(
-    crawl_accounts: Callable[[list[OwnerConfig]], Iterable[OwnerCrawl]],
-    accounts: list[OwnerConfig],
-    host: str,
-    results: queue.Queue[tuple[str, object]],
-    tally: _ForgeTally,
-) -> None:
+def _crawl_forge(tally: _ForgeTally, events: queue.Queue[tuple[str, object]]) -> None:
+    host = tally.config.host
     try:
-        for result in crawl_accounts(accounts):
-            results.put((host, result))
+        event: CrawlEvent
+        for event in tally.adapter.crawl(tally.accounts):
+            events.put((host, event))
     except Exception as error:  # a bug in one adapter must not stop the other forges
         log.exception("%s: the crawl stopped on an unexpected error", host)
         tally.crashed = f"{host}: unexpected error: {type(error).__name__}: {error}"
     finally:
-        results.put((host, _DONE))
+        events.put((host, _DONE))
 
 
 def _settle_leftovers(db: sqlite_utils.Database, run_id: int, tally: _ForgeTally) -> None:
     """Accounts a crashed forge never reported are failed, their stored rows kept."""
     for account in tally.accounts:
-        if account.id not in tally.settled:
+        if account.key not in tally.settled:
             error = tally.crashed or f"{account.forge}: no result for this account"
-            store.save_owner_crawl(db, OwnerCrawl(account, error=error), run_id)
-            tally.settled.add(account.id)
+            store.fail_account(db, AccountFailed(account, error), run_id)
+            tally.settled.add(account.key)
             tally.failed += 1

@@ -165,6 +165,12 @@ REPOSITORIES = Table(
         ),
         _c("ministry", "TEXT", "Ministère de rattachement du compte propriétaire"),
         _c("pso_id", "TEXT", "Identifiant de l'organisme propriétaire dans l'Annuaire"),
+        _c("last_seen_run", "INTEGER", "Dernier parcours (voir crawl_runs) où le dépôt a été vu"),
+        _c(
+            "in_sill",
+            "INTEGER",
+            "1 si le dépôt construit un logiciel du SILL (voir sill_repositories)",
+        ),
     ),
     pk="id",
     foreign_keys=(("forge", "forges", "host"), ("owner", "owners", "id")),
@@ -192,7 +198,12 @@ CRAWL_RUNS = Table(
         _c("id", "INTEGER", "Numéro du parcours"),
         _c("started_at", "TEXT", f"Début du parcours, {DATE}"),
         _c("finished_at", "TEXT", f"Fin du parcours, {DATE}"),
-        _c("status", "TEXT", "running, ok, partial (des comptes en échec) ou failed"),
+        _c(
+            "status",
+            "TEXT",
+            "running, ok, partial (des comptes en échec), failed ou interrupted (arrêté avant "
+            "la fin ; le parcours suivant a repris où il s'était arrêté)",
+        ),
         _c("requests", "INTEGER", "Nombre de requêtes envoyées aux API des forges"),
         _c("accounts_ok", "INTEGER", "Comptes lus avec succès"),
         _c("accounts_failed", "INTEGER", "Comptes en échec"),
@@ -222,7 +233,206 @@ CRAWL_ERRORS = Table(
     indexes=(("run_id",), ("forge",)),
 )
 
-TABLES: tuple[Table, ...] = (FORGES, OWNERS, REPOSITORIES, CRAWL_RUNS, CRAWL_ERRORS)
+SILL_SOFTWARE = Table(
+    "sill_software",
+    "Le Socle interministériel de logiciels libres (SILL) : les logiciels libres recommandés "
+    "aux administrations, un par ligne.",
+    (
+        _c("id", "INTEGER", "Identifiant du logiciel dans le SILL"),
+        _c("name", "TEXT", "Nom du logiciel"),
+        _c("description", "TEXT", "Description (fonction du logiciel), en français"),
+        _c("description_en", "TEXT", "Description en anglais, si le SILL la donne"),
+        _c(
+            "licence",
+            "TEXT",
+            "Licence en identifiant SPDX (NOASSERTION si la licence déclarée n'a pas "
+            "d'équivalent SPDX certain)",
+        ),
+        _c("licence_raw", "TEXT", "Licence telle que le SILL l'écrit"),
+        _c("version_min", "TEXT", "Version minimale recommandée"),
+        _c("version_max", "TEXT", "Version maximale recommandée (export 2022)"),
+        _c("categories", "TEXT", "Catégories (liste JSON)"),
+        _c("keywords", "TEXT", "Mots-clés (liste JSON)"),
+        _c("referenced_since", "TEXT", f"Entrée du logiciel dans le SILL, {DATE}"),
+        _c("updated_at", "TEXT", f"Dernière mise à jour de la fiche, {DATE}"),
+        _c("is_dereferenced", "INTEGER", "1 si le logiciel a été retiré du SILL (déréférencé)"),
+        _c("dereferencing_reason", "TEXT", "Raison du déréférencement"),
+        _c("dereferencing_time", "TEXT", f"Date du déréférencement, {DATE}"),
+        _c(
+            "last_recommended_version", "TEXT", "Dernière version recommandée avant déréférencement"
+        ),
+        _c("is_in_observation", "INTEGER", "1 si le logiciel est encore en observation (en test)"),
+        _c(
+            "is_from_french_public_service",
+            "INTEGER",
+            "1 si le logiciel est développé par le service public français",
+        ),
+        _c(
+            "is_present_in_support_contract",
+            "INTEGER",
+            "1 si le logiciel est couvert par le marché de support interministériel",
+        ),
+        _c(
+            "respects_rgaa",
+            "INTEGER",
+            "1 si le logiciel respecte le RGAA (accessibilité), 0 sinon, vide si non précisé",
+        ),
+        _c("is_libre", "INTEGER", "1 si la source externe (Wikidata…) le dit libre"),
+        _c("website", "TEXT", "Site web du logiciel"),
+        _c("repository_url", "TEXT", "Dépôt du code source"),
+        _c("documentation_url", "TEXT", "Documentation"),
+        _c("logo_url", "TEXT", "Adresse du logo"),
+        _c("wikidata_id", "TEXT", "Identifiant Wikidata (Q…)"),
+        _c("comptoir_du_libre_id", "INTEGER", "Identifiant sur le Comptoir du Libre"),
+        _c("framalibre_id", "TEXT", "Identifiant sur Framalibre"),
+        _c("external_id", "TEXT", "Identifiant dans la source externe de la fiche"),
+        _c("external_source", "TEXT", "Source externe de la fiche (wikidata, hal…)"),
+        _c("catalogue_numerique_url", "TEXT", "Fiche sur le catalogue numérique de l'État"),
+        _c("latest_version", "TEXT", "Dernière version publiée"),
+        _c("latest_version_date", "TEXT", f"Date de la dernière version, {DATE}"),
+        _c("users_count", "INTEGER", "Nombre d'organisations utilisatrices déclarées"),
+        _c("referents_count", "INTEGER", "Nombre de référents déclarés"),
+        _c("instances_count", "INTEGER", "Nombre d'instances déclarées"),
+        _c("has_expert_referent", "INTEGER", "1 si un référent expert est déclaré"),
+        _c("operating_systems", "TEXT", "Systèmes d'exploitation (liste JSON)"),
+        _c("runtime_platforms", "TEXT", "Plateformes d'exécution (liste JSON)"),
+        _c("programming_languages", "TEXT", "Langages de programmation (liste JSON)"),
+        _c("authors", "TEXT", "Auteurs (liste JSON)"),
+        _c("parent_software", "TEXT", "Logiciel parent (pour un greffon ou une extension)"),
+        _c("usage_context", "TEXT", "Contexte d'usage recommandé"),
+        _c("mim_group", "TEXT", "Groupe de travail (MIM) référent"),
+        _c("sill_years", "TEXT", "Années de présence dans le SILL (liste JSON, export 2022)"),
+        _c("status", "TEXT", "Statut dans le SILL"),
+        _c("custom_attributes", "TEXT", "Autres attributs de la fiche (objet JSON)"),
+        _c("in_inventory", "INTEGER", "1 si au moins un dépôt de l'inventaire est lié au logiciel"),
+        _c("source_shape", "TEXT", "Format de l'export SILL lu (2022, 2023-2024, v1, v2)"),
+        _c("first_seen_at", "TEXT", f"Premier chargement où le logiciel figurait, {DATE}"),
+        _c("last_seen_at", "TEXT", f"Dernier chargement où le logiciel figurait, {DATE}"),
+        _c(
+            "removed_at",
+            "TEXT",
+            f"Chargement où le logiciel a disparu de l'export (vide s'il y est), {DATE}",
+        ),
+    ),
+    pk="id",
+    indexes=(("is_dereferenced",), ("licence",), ("wikidata_id",)),
+    fts=("name", "description", "keywords"),
+)
+
+SILL_ORGANISATIONS = Table(
+    "sill_organisations",
+    "Les organisations qui déclarent utiliser un logiciel du SILL ou en être référentes.",
+    (
+        _c("software_id", "INTEGER", "Logiciel (voir sill_software)"),
+        _c("organisation", "TEXT", "Organisation (vide : utilisateurs sans organisation)"),
+        _c("users_count", "INTEGER", "Nombre d'utilisateurs déclarés dans l'organisation"),
+        _c("referents_count", "INTEGER", "Nombre de référents dans l'organisation"),
+    ),
+    foreign_keys=(("software_id", "sill_software", "id"),),
+    indexes=(("software_id",), ("organisation",)),
+)
+
+SILL_INSTANCES = Table(
+    "sill_instances",
+    "Les instances (services en ligne) d'un logiciel du SILL déployées par des administrations.",
+    (
+        _c("software_id", "INTEGER", "Logiciel (voir sill_software)"),
+        _c("instance_id", "INTEGER", "Identifiant de l'instance dans le SILL"),
+        _c("organisation", "TEXT", "Organisation qui opère l'instance"),
+        _c("target_audience", "TEXT", "Public visé"),
+        _c("url", "TEXT", "Adresse publique de l'instance"),
+        _c("other_software", "TEXT", "Autres logiciels du SILL utilisés (liste JSON)"),
+    ),
+    foreign_keys=(("software_id", "sill_software", "id"),),
+    indexes=(("software_id",),),
+)
+
+SILL_SERVICE_PROVIDERS = Table(
+    "sill_service_providers",
+    "Les prestataires qui proposent du service sur un logiciel du SILL.",
+    (
+        _c("software_id", "INTEGER", "Logiciel (voir sill_software)"),
+        _c("name", "TEXT", "Nom du prestataire"),
+        _c("website", "TEXT", "Site web du prestataire"),
+        _c("comptoir_du_libre_url", "TEXT", "Fiche du prestataire sur le Comptoir du Libre"),
+        _c("cnll_url", "TEXT", "Fiche du prestataire à l'annuaire du CNLL"),
+        _c("siren", "TEXT", "Numéro SIREN"),
+    ),
+    foreign_keys=(("software_id", "sill_software", "id"),),
+    indexes=(("software_id",),),
+)
+
+SILL_SIMILAR_SOFTWARE = Table(
+    "sill_similar_software",
+    "Les logiciels similaires (alternatives) cités par une fiche du SILL.",
+    (
+        _c("software_id", "INTEGER", "Logiciel du SILL (voir sill_software)"),
+        _c("name", "TEXT", "Nom du logiciel similaire"),
+        _c("wikidata_id", "TEXT", "Identifiant Wikidata du logiciel similaire"),
+        _c("external_id", "TEXT", "Identifiant dans la source externe"),
+        _c("external_source", "TEXT", "Source externe"),
+        _c("description", "TEXT", "Description"),
+        _c("is_libre", "INTEGER", "1 si le logiciel similaire est libre"),
+        _c("is_in_sill", "INTEGER", "1 si le logiciel similaire est lui-même dans le SILL"),
+        _c("sill_id", "INTEGER", "Son identifiant dans le SILL, le cas échéant"),
+    ),
+    foreign_keys=(("software_id", "sill_software", "id"),),
+    indexes=(("software_id",),),
+)
+
+SILL_REPOSITORIES = Table(
+    "sill_repositories",
+    "Les liens entre les logiciels du SILL et les dépôts de l'inventaire qui les construisent.",
+    (
+        _c("sill_id", "INTEGER", "Logiciel du SILL (voir sill_software)"),
+        _c("repository", "TEXT", "Dépôt de l'inventaire (voir repositories)"),
+        _c(
+            "match",
+            "TEXT",
+            "Preuve du lien : repository_url (adresse du dépôt déclarée au SILL), "
+            "publiccode_url (url du publiccode.yml du dépôt), website (le site du logiciel est "
+            "le dépôt), homepage (page d'accueil du dépôt = site du logiciel), homepage_fork "
+            "(idem, pour une copie)",
+        ),
+    ),
+    pk=("sill_id", "repository"),
+    foreign_keys=(("sill_id", "sill_software", "id"), ("repository", "repositories", "id")),
+    indexes=(("repository",),),
+)
+
+
+CRAWL_STATE = Table(
+    "_crawl_state",
+    "État interne du robot : reprise d'un parcours interrompu et détection des comptes inchangés.",
+    (
+        _c("unit", "TEXT", "Compte (HÔTE/IDENTIFIANT) ou forge entière (HÔTE) parcouru"),
+        _c("forge", "TEXT", "Forge concernée"),
+        _c("run_id", "INTEGER", "Dernier parcours qui a traité ce compte"),
+        _c("cursor", "TEXT", "Point de reprise de la liste des dépôts (vide : liste terminée)"),
+        _c("signature", "TEXT", "Empreinte du compte au dernier parcours complet"),
+        _c("started_at", "TEXT", f"Début de la liste en cours, {DATE}"),
+        _c("started_run", "INTEGER", "Parcours où la liste en cours a commencé"),
+        _c("updated_at", "TEXT", f"Dernière page enregistrée, {DATE}"),
+        _c("completed_at", "TEXT", f"Dernière liste complète, {DATE}"),
+    ),
+    pk="unit",
+    indexes=(("forge",),),
+)
+
+TABLES: tuple[Table, ...] = (
+    FORGES,
+    OWNERS,
+    REPOSITORIES,
+    CRAWL_RUNS,
+    CRAWL_ERRORS,
+    SILL_SOFTWARE,
+    SILL_ORGANISATIONS,
+    SILL_INSTANCES,
+    SILL_SERVICE_PROVIDERS,
+    SILL_SIMILAR_SOFTWARE,
+    SILL_REPOSITORIES,
+    CRAWL_STATE,
+)
 
 
 def table(name: str) -> Table:

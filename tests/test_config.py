@@ -546,11 +546,7 @@ def test_bad_ministries_table(tmp_path):
 
 def test_unsupported_forges_and_is_ignored():
     config = load_config(FIXTURES / "valid.yml")
-    assert [f.host for f in unsupported_forges(config)] == [
-        "gitlab.example.gouv.fr",
-        "forge.example.fr",
-        "gogs.example.fr",
-    ]
+    assert [f.host for f in unsupported_forges(config)] == ["gogs.example.fr"]
     today = dt.date(2025, 1, 1)
     gitlab, whole = config.forge("gitlab.example.gouv.fr"), config.forge("forge.example.fr")
     assert not is_ignored(gitlab, today) and is_ignored(gitlab, dt.date(2030, 1, 1))

@@ -226,3 +226,54 @@ def test_full_text_search_ignores_accents_and_case(localforge):
         )
     }
     assert row["name"] in hits
+
+
+def test_a_second_crawl_with_nothing_changed_only_surveys(fresh_forge):
+    accounts = [a.login for a in fresh_forge.dataset.accounts("github.com")]
+    config = github_config(fresh_forge, *accounts)
+    db = store.open_db()
+    first = crawl(config, db, environ=TOKEN)
+    rows_before = {r["id"]: r for r in db.query("select * from repositories")}
+    sent_before = fresh_forge.requests("github.com")
+    second = crawl(config, db, environ=TOKEN)
+    sent = fresh_forge.requests("github.com") - sent_before
+    surveys = -(-len(accounts) // 50)
+    assert sent == surveys == second.requests
+    assert second.repositories_seen == first.repositories_seen
+    assert second.repositories_new == 0 and second.repositories_removed == 0
+    rows_after = {r["id"]: r for r in db.query("select * from repositories")}
+    volatile = {"last_seen_at", "last_seen_run"}
+    for rid, row in rows_before.items():
+        assert {k: v for k, v in row.items() if k not in volatile} == {
+            k: v for k, v in rows_after[rid].items() if k not in volatile
+        }
+
+    # A push to one repository: only its account is listed again, with the new values.
+    victim = fresh_forge.dataset.repositories("github.com", "etalab")[5]
+    fresh_forge.dataset.update_repository(
+        "github.com",
+        "etalab",
+        victim.name,
+        pushed_at="2026-11-20T10:00:00Z",
+        updated_at="2026-11-20T10:00:00Z",
+        stars=victim.stars + 7,
+    )
+    sent_before = fresh_forge.requests("github.com")
+    third = crawl(config, db, environ=TOKEN)
+    sent = fresh_forge.requests("github.com") - sent_before
+    etalab_pages = -(-len(fresh_forge.dataset.repositories("github.com", "etalab")) // 100)
+    assert sent == surveys + etalab_pages
+    row = db.table("repositories").get(f"github.com/etalab/{victim.name}".lower())
+    assert row["pushed_at"] == "2026-11-20T10:00:00Z" and row["stars"] == victim.stars + 7
+    assert third.repositories_seen == first.repositories_seen
+
+
+def test_a_query_github_times_out_on_is_asked_again_in_smaller_pages(fresh_forge):
+    fresh_forge.graphql_max_nodes = 40
+    db = store.open_db()
+    report = crawl(github_config(fresh_forge, "etalab"), db, environ=TOKEN)
+    count = len(fresh_forge.dataset.repositories("github.com", "etalab"))
+    assert report.accounts_failed == 0
+    assert db.table("repositories").count == count
+    # pages of at most 40 (the survey, the refused queries, then the smaller pages)
+    assert report.requests >= 1 + -(-count // 40)

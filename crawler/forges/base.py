@@ -1,22 +1,34 @@
 """The forge interface, the loop every adapter shares, the error hierarchy and the User-Agent.
 
 An adapter only plans jobs (groups of accounts to read together) and runs one job: paging and
-mapping to records. The base class owns the rest: at most ``max_concurrency`` requests in flight
-per forge host, failures isolated per account (a failing batch is retried account by account),
-and the request count.
+mapping to records, emitting one event per page. The base class owns the rest: at most
+``max_concurrency`` requests in flight per forge host, failures isolated per account (a failing
+batch is retried account by account, from where each stopped), and a forge-wide failure (down,
+bad token, a rate limit longer than allowed) settling every remaining account at once.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import queue
 import threading
+import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from crawler.models import ForgeConfig, OwnerConfig, OwnerCrawl
+from crawler.models import (
+    AccountDone,
+    AccountFailed,
+    CrawlEvent,
+    ForgeConfig,
+    ForgeState,
+    OwnerConfig,
+    RepositoryPage,
+)
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +38,10 @@ USER_AGENT = f"codegouv-inventory/0.1 (+{PROJECT_URL})"
 
 #: Politeness towards small public-sector instances: requests in flight per forge host.
 MAX_CONCURRENCY = 4
+
+#: An account whose signature has not changed is still listed again after this long, so that
+#: what its signature does not capture (stars, forks of quiet repositories) does not go stale.
+FULL_REFRESH_AFTER = dt.timedelta(days=7)
 
 
 class ForgeError(Exception):
@@ -45,15 +61,11 @@ class AuthenticationError(ForgeError):
 
 
 class RateLimited(ForgeError):
-    """The forge's API budget is spent."""
-
-    def __init__(self, message: str, status: int | None = None, reset_at: str | None = None):
-        super().__init__(message, status)
-        self.reset_at = reset_at
+    """The forge's API budget is spent until a time further than the allowed wait."""
 
 
 class ForgeUnavailable(ForgeError):
-    """The forge cannot be reached (down, TLS error, timeout); affects the whole forge."""
+    """The forge cannot be reached (down, TLS error, timeouts); affects the whole forge."""
 
 
 class MalformedResponse(ForgeError):
@@ -62,6 +74,28 @@ class MalformedResponse(ForgeError):
 
 class QueryRejected(ForgeError):
     """The API refused the query itself (a GraphQL error)."""
+
+
+#: Errors that say nothing about one account but about the forge: stop it, settle the rest.
+FORGE_WIDE = (AuthenticationError, ForgeUnavailable, RateLimited)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to insist on transient faults (5xx, resets, timeouts, rate limits)."""
+
+    attempts: int = 5
+    """Tries per request, the first included."""
+    backoff: float = 1.0
+    """First wait in seconds, doubled at each retry (unless the forge says how long)."""
+    max_wait: float = 300.0
+    """A wait the forge asks for beyond this stops that forge (recorded, resumable)."""
+    timeout: float = 30.0
+    """Seconds before a request without an answer counts as a transient fault."""
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait before try number ``attempt + 1`` (``attempt`` from 1)."""
+        return float(self.backoff * 2 ** (attempt - 1))
 
 
 @dataclass(frozen=True)
@@ -75,31 +109,45 @@ class Job:
 @dataclass
 class Plan:
     jobs: list[Job] = field(default_factory=list)
-    done: list[OwnerCrawl] = field(default_factory=list)
-    """Accounts settled while planning (not found, no repositories...)."""
+    done: list[CrawlEvent] = field(default_factory=list)
+    """Accounts settled while planning (not found, unchanged, no repositories...)."""
+
+
+Emit = Callable[[CrawlEvent], None]
 
 
 class Forge(ABC):
     """A forge adapter. Subclasses implement ``plan`` and ``fetch``; ``crawl`` is the loop."""
 
     kind: ClassVar[str]
+    crawls_whole_instances: ClassVar[bool] = False
+    """Whether a forge listed without owners (every public project) can be crawled."""
 
     def __init__(
         self,
         config: ForgeConfig,
         token: str | None = None,
         *,
+        state: ForgeState | None = None,
+        retry: RetryPolicy | None = None,
         max_concurrency: int = MAX_CONCURRENCY,
-        timeout: float = 30.0,
     ) -> None:
         self.config = config
         self.token = token
+        self.state = state or ForgeState()
+        self.retry = retry or RetryPolicy()
         self.max_concurrency = max(1, min(max_concurrency, MAX_CONCURRENCY))
-        self.timeout = timeout
-        self._requests = 0
         self._lock = threading.Lock()
+        self._requests = 0
+        self.not_modified = 0
+        """Requests answered 304 Not Modified."""
+        self._fatal: ForgeError | None = None
         self.budget_left: int | None = None
         """What the API says is left of its rate-limit budget after the last request."""
+        self.cursors: dict[str, str | None] = {
+            key: state.cursor for key, state in self.state.accounts.items() if state.cursor
+        }
+        """Where each account's listing stands: a retried account resumes there."""
 
     @property
     def host(self) -> str:
@@ -107,7 +155,7 @@ class Forge(ABC):
 
     @property
     def requests(self) -> int:
-        """API requests sent so far (each page, each query)."""
+        """API requests sent so far (each page, each query, each retry)."""
         return self._requests
 
     def count_request(self, budget_left: int | None = None) -> None:
@@ -116,59 +164,119 @@ class Forge(ABC):
             if budget_left is not None:
                 self.budget_left = budget_left
 
+    def is_fresh(self, account: OwnerConfig, signature: str | None) -> bool:
+        """Whether the account can be skipped: same signature, recent full listing, no
+        interrupted listing to finish."""
+        known = self.state.account(account)
+        if signature is None or known.cursor or known.signature != signature:
+            return False
+        if not known.completed_at:
+            return False
+        completed = dt.datetime.fromisoformat(known.completed_at.replace("Z", "+00:00"))
+        return dt.datetime.now(dt.UTC) - completed < FULL_REFRESH_AFTER
+
     @abstractmethod
     def plan(self, accounts: Sequence[OwnerConfig]) -> Plan:
         """Decide how to group the accounts into jobs (may query the forge)."""
 
     @abstractmethod
-    def fetch(self, job: Job) -> Iterator[OwnerCrawl]:
-        """Read one job's accounts whole: every page of every account."""
+    def fetch(self, job: Job, emit: Emit) -> None:
+        """Read one job's accounts whole, emitting a ``RepositoryPage`` per page and an
+        ``AccountDone`` per account; record each account's cursor in ``self.cursors``."""
 
-    def crawl(self, accounts: Sequence[OwnerConfig]) -> Iterator[OwnerCrawl]:
-        """Crawl the accounts and yield one result per account, as soon as each is known."""
+    def split(self, job: Job) -> list[Job]:
+        """Break a batch into one job per account; adapters with payloads override it."""
+        return [Job((account,), job.payload) for account in job.accounts]
+
+    def crawl(self, accounts: Sequence[OwnerConfig]) -> Iterator[CrawlEvent]:
+        """Crawl the accounts; yield events as they happen, ending with exactly one
+        ``AccountDone`` or ``AccountFailed`` per account."""
         try:
             plan = self.plan(accounts)
         except ForgeError as error:
             log.warning("%s: cannot plan the crawl: %s", self.host, error)
             for account in accounts:
-                yield OwnerCrawl(account, error=describe(self.host, error))
+                yield AccountFailed(account, describe(self.host, error))
             return
         yield from plan.done
+        events: queue.Queue[CrawlEvent | None] = queue.Queue(maxsize=64)
+
+        def work(job: Job) -> None:
+            # The worker itself says it is done (None), so the bounded queue only ever blocks
+            # workers, never the consumer below.
+            try:
+                self._run(job, events.put)
+            finally:
+                events.put(None)
+
         with ThreadPoolExecutor(
             max_workers=self.max_concurrency, thread_name_prefix=f"crawl-{self.host}"
         ) as pool:
-            futures: dict[Future[list[OwnerCrawl]], Job] = {
-                pool.submit(self._run, job): job for job in plan.jobs
-            }
-            for future in as_completed(futures):
-                yield from future.result()
+            futures = [pool.submit(work, job) for job in plan.jobs]
+            pending = len(futures)
+            while pending:
+                event = events.get()
+                if event is None:
+                    pending -= 1
+                else:
+                    yield event
+            for future in futures:
+                future.result()  # re-raise a bug in an adapter rather than lose it
 
-    def _run(self, job: Job) -> list[OwnerCrawl]:
+    def _run(self, job: Job, emit: Emit) -> None:
+        settled: set[str] = set()
+
+        def tracking_emit(event: CrawlEvent) -> None:
+            if isinstance(event, AccountDone | AccountFailed):
+                settled.add(event.account.key)
+            emit(event)
+
+        if self._fatal is not None:
+            self._fail(job.accounts, self._fatal, emit)
+            return
         try:
-            return list(self.fetch(job))
+            self.fetch(job, tracking_emit)
         except ForgeError as error:
-            if len(job.accounts) > 1 and not isinstance(
-                error, AuthenticationError | ForgeUnavailable | RateLimited
-            ):
-                # One bad account must not sink the others of its batch: retry them one by one.
+            left = [a for a in job.accounts if a.key not in settled]
+            if isinstance(error, FORGE_WIDE):
+                with self._lock:
+                    if self._fatal is None:
+                        log.warning("%s: stopping this forge: %s", self.host, error)
+                        self._fatal = error
+                self._fail(left, error, emit)
+            elif len(left) > 1:
+                # One bad account must not sink the others of its batch: retry them one by
+                # one, each from where it stopped.
                 log.info(
-                    "%s: batch of %d failed (%s), retrying one by one",
-                    self.host,
-                    len(job.accounts),
-                    error,
+                    "%s: batch of %d failed (%s), retrying one by one", self.host, len(left), error
                 )
-                results: list[OwnerCrawl] = []
-                for single in self.split(job):
-                    results.extend(self._run(single))
-                return results
-            log.warning(
-                "%s: %s failed: %s", self.host, ", ".join(a.login for a in job.accounts), error
-            )
-            return [OwnerCrawl(a, error=describe(self.host, error)) for a in job.accounts]
+                for single in self.split(Job(tuple(left), job.payload)):
+                    self._run(single, emit)
+            else:
+                self._fail(left, error, emit)
 
-    def split(self, job: Job) -> list[Job]:
-        """Break a batch into one job per account; adapters with payloads override it."""
-        return [Job((account,), job.payload) for account in job.accounts]
+    def _fail(self, accounts: Sequence[OwnerConfig], error: ForgeError, emit: Emit) -> None:
+        for account in accounts:
+            log.warning("%s: %s failed: %s", self.host, account.login or "(instance)", error)
+            emit(AccountFailed(account, describe(self.host, error)))
+
+    def page(
+        self, emit: Emit, account: OwnerConfig, page: RepositoryPage, cursor: str | None
+    ) -> None:
+        """Emit a page and remember where the account's listing now stands."""
+        with self._lock:
+            self.cursors[account.key] = cursor
+        emit(page)
+
+    def wait(self, seconds: float, reason: str) -> None:
+        """Sleep as the forge asks, unless that is longer than allowed: then stop the forge."""
+        if seconds > self.retry.max_wait:
+            raise RateLimited(
+                f"{reason}: the forge asks to wait {seconds:.0f} s, more than the "
+                f"{self.retry.max_wait:.0f} s allowed; the crawl resumes on the next run"
+            )
+        log.info("%s: %s, waiting %.1f s", self.host, reason, seconds)
+        time.sleep(max(seconds, 0.0))
 
 
 def describe(host: str, error: ForgeError) -> str:

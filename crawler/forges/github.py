@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,15 +25,18 @@ import requests
 from github import Auth, Github, GithubException, GithubRetry
 from github.GithubException import (
     BadCredentialsException,
+    RateLimitExceededExceedsMaxWait,
     RateLimitExceededException,
     UnknownObjectException,
 )
+from urllib3.util import Retry
 
 from crawler.forges.base import (
     USER_AGENT,
+    AccountNotFound,
     AuthenticationError,
+    Emit,
     Forge,
-    ForgeError,
     ForgeUnavailable,
     Job,
     MalformedResponse,
@@ -40,8 +44,8 @@ from crawler.forges.base import (
     QueryRejected,
     RateLimited,
 )
+from crawler.models import AccountDone, AccountFailed, OwnerConfig, Repository, RepositoryPage
 from crawler.models import Owner as OwnerRecord
-from crawler.models import OwnerConfig, OwnerCrawl, Repository
 from crawler.rootfiles import classify
 
 log = logging.getLogger(__name__)
@@ -52,6 +56,10 @@ PAGE_SIZE = 100
 SURVEY_BATCH = 50
 #: Repositories asked for in one query, all aliases together.
 QUERY_BUDGET = 100
+#: The statuses GitHub answers when a query takes too long: retried with smaller pages.
+TIMEOUTS = (502, 504)
+#: The smallest page asked for when GitHub times out on larger ones.
+MIN_PAGE_SIZE = 10
 #: Topics kept per repository.
 MAX_TOPICS = 20
 
@@ -93,6 +101,7 @@ class _Page:
 class _Surveyed:
     owner: OwnerRecord
     count: int
+    signature: str
 
 
 def survey_query(size: int) -> str:
@@ -100,7 +109,11 @@ def survey_query(size: int) -> str:
     params = ", ".join(f"$l{i}: String!" for i in range(size))
     aliases = "\n".join(
         f"  o{i}: repositoryOwner(login: $l{i}) {{ ...OwnerFields "
-        f"repositories(first: 1, {_REPOSITORIES_ARGS}) {{ totalCount }} }}"
+        f"repositories(first: 1, {_REPOSITORIES_ARGS}) {{ totalCount }} "
+        f"lastPushed: repositories(first: 1, {_REPOSITORIES_ARGS}, "
+        f"orderBy: {{field: PUSHED_AT, direction: DESC}}) {{ nodes {{ pushedAt }} }} "
+        f"lastUpdated: repositories(first: 1, {_REPOSITORIES_ARGS}, "
+        f"orderBy: {{field: UPDATED_AT, direction: DESC}}) {{ nodes {{ updatedAt }} }} }}"
         for i in range(size)
     )
     return (
@@ -124,6 +137,35 @@ def pages_query(pages: Sequence[_Page]) -> str:
     )
 
 
+class _Retry(GithubRetry):
+    """PyGithub's retry (5xx, rate-limit 403 with its reset, Retry-After) that also counts every
+    retry as a request and refuses a Retry-After longer than the allowed wait."""
+
+    def __init__(self, on_retry: Callable[[], None] | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.on_retry = on_retry
+
+    def new(self, **kw: Any) -> _Retry:
+        retry = super().new(**kw)
+        retry.on_retry = self.on_retry
+        return retry
+
+    def increment(self, *args: Any, **kwargs: Any) -> Retry:  # type: ignore[override]
+        retry = super().increment(*args, **kwargs)  # raises when retries are exhausted
+        if self.on_retry is not None:
+            self.on_retry()
+        return retry
+
+    def get_retry_after(self, response: Any) -> float | None:
+        seconds = super().get_retry_after(response)
+        limit = self.max_rate_limit_wait
+        if seconds is not None and limit is not None and seconds > limit:
+            raise RateLimitExceededExceedsMaxWait(
+                response.status, None, dict(response.headers), wait=seconds
+            )
+        return seconds
+
+
 class GitHubForge(Forge):
     kind = "github"
 
@@ -137,40 +179,80 @@ class GitHubForge(Forge):
         # PyGithub's connection object keeps per-request state: one client per worker thread.
         client: Github | None = getattr(self._local, "client", None)
         if client is None:
+            policy = self.retry
             client = Github(
                 base_url=self.config.api_url,
                 auth=Auth.Token(self.token) if self.token else None,
                 user_agent=USER_AGENT,
-                timeout=int(self.timeout),
+                timeout=max(1, int(policy.timeout)),
                 per_page=PAGE_SIZE,
-                retry=GithubRetry(total=3, backoff_factor=0.5, max_rate_limit_wait=60),
+                retry=_Retry(
+                    on_retry=self.count_request,
+                    total=policy.attempts - 1,
+                    backoff_factor=policy.backoff,
+                    max_rate_limit_wait=policy.max_wait,
+                    # 502/504 are GitHub's answer to a query too heavy to finish in time:
+                    # asking again at the same size rarely helps, so they come back to us.
+                    status_forcelist=[s for s in (*range(500, 600), 429) if s not in TIMEOUTS],
+                ),
                 seconds_between_requests=None,
                 seconds_between_writes=None,
             )
             self._local.client = client
         return client
 
-    def graphql(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
-        """Send one GraphQL query; translate every failure into a ``ForgeError``."""
+    def graphql(
+        self, query: str, variables: dict[str, Any], *, retry_timeouts: bool = True
+    ) -> dict[str, Any]:
+        """Send one GraphQL query; wait out GraphQL rate limits (within the allowed wait) and,
+        unless the caller shrinks its query instead, timeouts; translate every failure into a
+        ``ForgeError``."""
         if not self.token:
             raise AuthenticationError(
                 "GitHub's GraphQL API needs a token: set GITHUB_TOKEN (no scope is needed)"
             )
+        for attempt in range(1, self.retry.attempts + 1):
+            try:
+                return self._graphql_once(query, variables)
+            except _GraphQLRateLimited as limited:
+                if attempt == self.retry.attempts:
+                    raise RateLimited(str(limited), 200) from limited
+                self.wait(max(limited.wait, self.retry.delay(attempt)), "GraphQL rate limit")
+            except ForgeUnavailable as error:
+                if not retry_timeouts or error.status not in TIMEOUTS:
+                    raise
+                if attempt == self.retry.attempts:
+                    raise
+                self.wait(self.retry.delay(attempt), f"HTTP {error.status}")
+        raise AssertionError("unreachable")
+
+    def _graphql_once(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        self.count_request()
         try:
-            _headers, body = self._client().requester.graphql_query(query, variables)
+            headers, body = self._client().requester.graphql_query(query, variables)
         except BadCredentialsException as error:
             raise AuthenticationError("the token was refused (bad credentials)", 401) from error
+        except RateLimitExceededExceedsMaxWait as error:
+            raise RateLimited(
+                f"rate limited for {error.wait or 0:.0f} s, more than the "
+                f"{self.retry.max_wait:.0f} s allowed; the crawl resumes on the next run",
+                error.status,
+            ) from error
         except RateLimitExceededException as error:
             raise RateLimited("API rate limit exceeded", error.status) from error
         except UnknownObjectException as error:
             raise QueryRejected(_error_message(error.data), error.status) from error
         except GithubException as error:
             data = error.data if isinstance(error.data, dict) else {}
-            if any(e.get("type") == "RATE_LIMITED" for e in data.get("errors", [])):
-                raise RateLimited(_error_message(data), error.status) from error
+            if any(e.get("type") == "RATE_LIMITED" for e in data.get("errors") or []):
+                raise _GraphQLRateLimited(
+                    _error_message(data), _reset_wait(error.headers)
+                ) from error
             if error.status and error.status >= 500:
                 raise ForgeUnavailable(_error_message(error.data), error.status) from error
             raise QueryRejected(_error_message(error.data), error.status) from error
+        except requests.exceptions.RetryError as error:
+            raise ForgeUnavailable(f"still failing after retries: {error}") from error
         except (requests.ConnectionError, requests.Timeout) as error:
             raise ForgeUnavailable(f"cannot reach {self.config.api_url}: {error}") from error
         except ValueError as error:  # the body was not JSON
@@ -179,7 +261,10 @@ class GitHubForge(Forge):
         if not isinstance(payload, dict):
             raise MalformedResponse("the answer has no 'data' object")
         rate = payload.get("rateLimit") or {}
-        self.count_request(rate.get("remaining"))
+        if isinstance(rate.get("remaining"), int):
+            self.budget_left = rate["remaining"]
+        elif headers.get("x-ratelimit-remaining", "").isdigit():
+            self.budget_left = int(headers["x-ratelimit-remaining"])
         return payload
 
     # --- planning -----------------------------------------------------------------------------
@@ -196,25 +281,33 @@ class GitHubForge(Forge):
                 node = data.get(f"o{i}")
                 if node is None:
                     plan.done.append(
-                        OwnerCrawl(
+                        AccountFailed(
                             account,
-                            error=(
-                                f"{self.host}: account '{account.login}' not found "
-                                "(renamed or deleted?)"
-                            ),
+                            f"{self.host}: AccountNotFound: account '{account.login}' not found "
+                            "(renamed or deleted?)",
                         )
                     )
                     continue
-                found = _Surveyed(self._owner(node), _total(node.get("repositories")))
-                if found.count == 0:
-                    plan.done.append(OwnerCrawl(account, owner=found.owner))
+                found = _Surveyed(
+                    self._owner(node), _total(node.get("repositories")), _signature(node)
+                )
+                if self.is_fresh(account, found.signature) or found.count == 0:
+                    plan.done.append(
+                        AccountDone(
+                            account, found.owner, found.signature, unchanged=found.count > 0
+                        )
+                    )
                 else:
                     surveyed.append((account, found))
-        # Pack small accounts together, largest first, so each query asks for ~QUERY_BUDGET.
+        # Resumed accounts and large ones get a job each; small ones are packed together,
+        # largest first, so that each query asks for about QUERY_BUDGET repositories.
         surveyed.sort(key=lambda item: -item[1].count)
         batch_items: list[tuple[OwnerConfig, _Surveyed]] = []
         budget = 0
         for account, found in surveyed:
+            if self.cursors.get(account.key):
+                plan.jobs.append(_job([(account, found)]))
+                continue
             size = min(found.count, PAGE_SIZE)
             if batch_items and budget + size > QUERY_BUDGET:
                 plan.jobs.append(_job(batch_items))
@@ -227,55 +320,83 @@ class GitHubForge(Forge):
 
     def split(self, job: Job) -> list[Job]:
         surveyed: dict[str, _Surveyed] = job.payload
-        return [_job([(a, surveyed[a.id])]) for a in job.accounts]
+        return [_job([(a, surveyed[a.key])]) for a in job.accounts]
 
     # --- fetching -----------------------------------------------------------------------------
 
-    def fetch(self, job: Job) -> Iterator[OwnerCrawl]:
+    def fetch(self, job: Job, emit: Emit) -> None:
         surveyed: dict[str, _Surveyed] = job.payload
-        first_pages = [_Page(a, max(1, min(surveyed[a.id].count, PAGE_SIZE))) for a in job.accounts]
-        found: dict[str, list[Repository]] = {a.id: [] for a in job.accounts}
-        for account, nodes in self._pages(first_pages):
-            found[account.id].extend(self._repository(node, account) for node in nodes)
+        first_pages = []
         for account in job.accounts:
-            yield OwnerCrawl(
-                account, owner=surveyed[account.id].owner, repositories=tuple(found[account.id])
-            )
+            cursor = self.cursors.get(account.key)
+            size = PAGE_SIZE if cursor else max(1, min(surveyed[account.key].count, PAGE_SIZE))
+            first_pages.append(_Page(account, size, cursor))
+        for account, nodes, cursor in self._pages(first_pages):
+            repositories = tuple(self._repository(node) for node in nodes)
+            self.page(emit, account, RepositoryPage(account, repositories, cursor), cursor)
+            if cursor is None:
+                found = surveyed[account.key]
+                emit(AccountDone(account, found.owner, found.signature))
 
-    def _pages(self, pending: list[_Page]) -> Iterator[tuple[OwnerConfig, list[dict[str, Any]]]]:
-        """Ask for pages until no account has a next one; packs requests up to QUERY_BUDGET."""
+    def _pages(
+        self, pending: list[_Page]
+    ) -> Iterator[tuple[OwnerConfig, list[dict[str, Any]], str | None]]:
+        """Ask for pages until no account has a next one, packing requests up to the query
+        budget; yield each account's page with the cursor after it (``None`` at its end).
+
+        A query that times out on GitHub's side (502/504) is asked again for smaller pages."""
         seen_cursors: set[tuple[str, str]] = set()
+        budget = QUERY_BUDGET
+        timeouts = 0
         while pending:
             chunk: list[_Page] = []
-            budget = 0
-            while pending and (not chunk or budget + pending[0].first <= QUERY_BUDGET):
+            used = 0
+            while pending and (not chunk or used + min(pending[0].first, budget) <= budget):
                 page = pending.pop(0)
+                page = _Page(page.account, min(page.first, budget), page.after)
                 chunk.append(page)
-                budget += page.first
+                used += page.first
             variables: dict[str, Any] = {}
             for i, page in enumerate(chunk):
                 variables[f"l{i}"] = page.account.login
                 variables[f"c{i}"] = page.after
-            data = self.graphql(pages_query(chunk), variables)
+            try:
+                data = self.graphql(pages_query(chunk), variables, retry_timeouts=False)
+            except ForgeUnavailable as error:
+                if error.status not in TIMEOUTS:
+                    raise
+                timeouts += 1
+                if budget > MIN_PAGE_SIZE:
+                    budget = max(MIN_PAGE_SIZE, budget // 2)
+                    log.info("%s: query timed out, asking pages of %d", self.host, budget)
+                elif timeouts >= self.retry.attempts + 4:
+                    raise
+                else:
+                    self.wait(self.retry.delay(min(timeouts, 6)), "timeouts at the smallest page")
+                pending[:0] = chunk
+                continue
             for i, page in enumerate(chunk):
                 node = data.get(f"o{i}")
                 if node is None:
-                    raise ForgeError(f"account '{page.account.login}' disappeared while paging")
+                    raise AccountNotFound(
+                        f"account '{page.account.login}' disappeared while paging"
+                    )
                 connection = node.get("repositories") or {}
                 nodes = connection.get("nodes")
                 info = connection.get("pageInfo") or {}
                 if not isinstance(nodes, list):
                     raise MalformedResponse("a repositories connection without nodes")
-                yield page.account, [n for n in nodes if n and not n.get("isPrivate")]
+                nodes = [n for n in nodes if n and not n.get("isPrivate")]
+                cursor = info.get("endCursor") if info.get("hasNextPage") else None
                 if info.get("hasNextPage"):
-                    cursor = info.get("endCursor")
-                    key = (page.account.id, str(cursor))
+                    key = (page.account.key, str(cursor))
                     if not cursor or key in seen_cursors:
                         raise MalformedResponse(
                             f"pagination loop on '{page.account.login}' (cursor {cursor!r})"
                         )
                     seen_cursors.add(key)
                     pending.append(_Page(page.account, PAGE_SIZE, cursor))
+                yield page.account, nodes, cursor
 
     # --- mapping ------------------------------------------------------------------------------
 
@@ -295,7 +416,7 @@ class GitHubForge(Forge):
             repositories_count=_total(node.get("repositories")),
         )
 
-    def _repository(self, node: dict[str, Any], account: OwnerConfig) -> Repository:
+    def _repository(self, node: dict[str, Any]) -> Repository:
         owner, _, name = node["nameWithOwner"].partition("/")
         tree = node.get("object") or {}
         entries = [(e["name"], e["type"]) for e in tree.get("entries") or []]
@@ -343,7 +464,40 @@ class GitHubForge(Forge):
 
 
 def _job(items: Sequence[tuple[OwnerConfig, _Surveyed]]) -> Job:
-    return Job(tuple(a for a, _ in items), {a.id: s for a, s in items})
+    return Job(tuple(a for a, _ in items), {a.key: s for a, s in items})
+
+
+def _signature(node: dict[str, Any]) -> str:
+    """What changes when any of the account's repositories is created, deleted, pushed to or
+    updated: the count and the latest pushedAt and updatedAt."""
+
+    def latest(alias: str, field: str) -> str:
+        nodes = (node.get(alias) or {}).get("nodes") or []
+        return str(nodes[0].get(field)) if nodes and nodes[0] else "-"
+
+    return "|".join(
+        (
+            str(_total(node.get("repositories"))),
+            latest("lastPushed", "pushedAt"),
+            latest("lastUpdated", "updatedAt"),
+        )
+    )
+
+
+def _reset_wait(headers: Any) -> float:
+    """Seconds until the rate limit resets, from GitHub's X-RateLimit-Reset header."""
+    value = (headers or {}).get("x-ratelimit-reset") or (headers or {}).get("X-RateLimit-Reset")
+    if value and str(value).isdigit():
+        return max(0.0, int(value) - time.time() + 1)
+    return 0.0
+
+
+class _GraphQLRateLimited(Exception):
+    """A GraphQL RATE_LIMITED error (HTTP 200): waited out by ``graphql``."""
+
+    def __init__(self, message: str, wait: float) -> None:
+        super().__init__(message)
+        self.wait = wait
 
 
 def _total(connection: Any) -> int:

@@ -51,6 +51,8 @@ def metadata(database: str) -> dict[str, Any]:
             entry["sort_desc"] = SORT_DESC[table.name]
         if table.name in LABELS:
             entry["label_column"] = LABELS[table.name]
+        if table.name.startswith("_"):
+            entry["hidden"] = True
         tables[table.name] = entry
     tables["_migrations"] = {"hidden": True}
     return {

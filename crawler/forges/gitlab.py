@@ -1,0 +1,398 @@
+"""GitLab (gitlab.com and self-hosted instances) through python-gitlab's HTTP layer.
+
+python-gitlab carries every request: authentication, ``obey_rate_limit`` (429 + Retry-After),
+retries of transient errors. The paging is ours, one path for every listing (``_listing``): it
+follows the ``Link: rel="next"`` header, offset pages for groups and users, keyset pages
+(``pagination=keyset&order_by=id``) for whole instances, and its cursor is that next link,
+so an interrupted listing resumes on the exact page.
+
+Cost per project: the listing (1/100 of a request), then, only for a project that is new or
+whose ``last_activity_at`` moved, its root tree (file presence) and, only when the tree holds a
+licence file, ``?license=true``. An unchanged project costs nothing but its listing line.
+GitLab gives no last-commit date without one more request per project: ``last_commit_at``
+stays empty and ``pushed_at`` holds ``last_activity_at``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import threading
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import gitlab
+import requests
+from gitlab.exceptions import GitlabAuthenticationError, GitlabError, GitlabHttpError
+
+from crawler.forges.base import (
+    USER_AGENT,
+    AccountNotFound,
+    AuthenticationError,
+    Emit,
+    Forge,
+    ForgeUnavailable,
+    Job,
+    MalformedResponse,
+    Plan,
+    QueryRejected,
+    RateLimited,
+)
+from crawler.licences import normalise
+from crawler.models import (
+    AccountDone,
+    Owner,
+    OwnerConfig,
+    Repository,
+    RepositoryPage,
+)
+from crawler.rootfiles import classify
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 100
+API_SUFFIX = "/api/v4"
+
+
+class _TooLongWait(Exception):
+    """Raised from the session hook when the forge asks to wait longer than allowed."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"the forge asks to wait {seconds:.0f} s")
+        self.seconds = seconds
+
+
+class GitLabForge(Forge):
+    kind = "gitlab"
+    crawls_whole_instances = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._local = threading.local()
+        self._slots = threading.BoundedSemaphore(self.max_concurrency)
+        self._details = ThreadPoolExecutor(
+            max_workers=self.max_concurrency, thread_name_prefix=f"details-{self.host}"
+        )
+
+    # --- transport ----------------------------------------------------------------------------
+
+    def _client(self) -> gitlab.Gitlab:
+        client: gitlab.Gitlab | None = getattr(self._local, "client", None)
+        if client is None:
+            session = requests.Session()
+            session.hooks["response"].append(self._on_response)
+            client = gitlab.Gitlab(
+                url=self.config.api_url.removesuffix(API_SUFFIX),
+                private_token=self.token or None,
+                timeout=self.retry.timeout,
+                user_agent=USER_AGENT,
+                retry_transient_errors=True,
+                keep_base_url=True,
+                session=session,
+            )
+            self._local.client = client
+        return client
+
+    def _on_response(self, response: requests.Response, *_args: Any, **_kwargs: Any) -> None:
+        """Counts every answer (retries included), reads the budget left, and refuses a
+        rate-limit wait longer than allowed before python-gitlab would sleep through it."""
+        remaining = response.headers.get("RateLimit-Remaining", "")
+        self.count_request(int(remaining) if remaining.isdigit() else None)
+        if response.status_code == 304:
+            self.not_modified += 1
+        if response.status_code == 429:
+            retry_after = response.headers.get("Retry-After", "")
+            reset = response.headers.get("RateLimit-Reset", "")
+            wait = 0.0
+            if retry_after.isdigit():
+                wait = float(retry_after)
+            elif reset.isdigit():
+                wait = int(reset) - dt.datetime.now(dt.UTC).timestamp()
+            if wait > self.retry.max_wait:
+                raise _TooLongWait(wait)
+
+    def _get(self, path: str, params: dict[str, Any] | None = None) -> requests.Response:
+        """One GET through python-gitlab; every failure becomes a ``ForgeError``."""
+        try:
+            with self._slots:
+                response = self._client().http_request(
+                    "get",
+                    path,
+                    query_data=params or {},
+                    max_retries=self.retry.attempts - 1,
+                )
+        except _TooLongWait as error:
+            raise RateLimited(
+                f"rate limited: {error}, more than the {self.retry.max_wait:.0f} s allowed; "
+                "the crawl resumes on the next run",
+                429,
+            ) from error
+        except GitlabAuthenticationError as error:
+            raise AuthenticationError("the token was refused", 401) from error
+        except GitlabHttpError as error:
+            status = error.response_code
+            message = str(error.error_message)[:300]
+            if status == 404:
+                raise AccountNotFound(message, 404) from error
+            if status == 429:
+                raise RateLimited(f"still rate limited after retries: {message}", 429) from error
+            if status is not None and status >= 500:
+                raise ForgeUnavailable(f"still failing after retries: {message}", status) from error
+            raise QueryRejected(message, status) from error
+        except GitlabError as error:
+            raise MalformedResponse(str(error)[:300]) from error
+        except (requests.ConnectionError, requests.Timeout) as error:
+            raise ForgeUnavailable(f"cannot reach {self.config.api_url}: {error}") from error
+        assert isinstance(response, requests.Response)
+        return response
+
+    def _json(self, response: requests.Response) -> Any:
+        try:
+            return response.json()
+        except ValueError as error:
+            raise MalformedResponse(f"the answer to {response.url} is not JSON") from error
+
+    def _listing(
+        self, path: str, params: dict[str, Any], cursor: str | None
+    ) -> Iterator[tuple[list[dict[str, Any]], str | None]]:
+        """Every page of a listing, from ``cursor`` if given, with the cursor after each."""
+        seen: set[str] = set()
+        current: str = cursor or path
+        first_params: dict[str, Any] | None = None if cursor else params
+        while True:
+            response = self._get(current, first_params)
+            items = self._json(response)
+            if not isinstance(items, list):
+                raise MalformedResponse(f"{current}: a listing that is not a JSON array")
+            following = _next_page(response)
+            if following is not None:
+                if following in seen or following == current:
+                    raise MalformedResponse(f"pagination loop on {path} ({following})")
+                seen.add(following)
+            yield items, following
+            if following is None:
+                return
+            current, first_params = following, None
+
+    # --- planning -----------------------------------------------------------------------------
+
+    def plan(self, accounts: Sequence[OwnerConfig]) -> Plan:
+        # GitLab has no batched queries: every account is a job, four in flight at most.
+        return Plan(jobs=[Job((account,)) for account in accounts])
+
+    def fetch(self, job: Job, emit: Emit) -> None:
+        (account,) = job.accounts
+        try:
+            if account.whole_instance:
+                self._instance(account, emit)
+            else:
+                self._account(account, emit)
+        except AccountNotFound as error:
+            raise AccountNotFound(
+                f"'{account.login or account.forge}' not found: {error}", error.status
+            ) from error
+
+    def _account(self, account: OwnerConfig, emit: Emit) -> None:
+        known = self.state.account(account)
+        kind = known.signature if known.signature in ("group", "user") else None
+        owner: Owner | None = None
+        if kind is None or not self.is_fresh(account, kind) or not known.completed_at:
+            owner = self._profile(account)
+            kind = owner.kind
+        encoded = quote(account.login, safe="")
+        path = f"/groups/{encoded}/projects" if kind == "group" else f"/users/{encoded}/projects"
+        params: dict[str, Any] = {
+            "visibility": "public",
+            "order_by": "id",
+            "sort": "asc",
+            "per_page": PAGE_SIZE,
+        }
+        if kind == "group":
+            params.update(include_subgroups="true", with_shared="false")
+        for items, cursor in self._listing(path, params, self.cursors.get(account.key)):
+            repositories = self._projects(items)
+            self.page(emit, account, RepositoryPage(account, repositories, cursor), cursor)
+        emit(AccountDone(account, owner, signature=kind))
+
+    def _profile(self, account: OwnerConfig) -> Owner:
+        """The group, else the user, of that path."""
+        try:
+            group = self._json(
+                self._get(f"/groups/{quote(account.login, safe='')}", {"with_projects": "false"})
+            )
+        except AccountNotFound:
+            users = self._json(self._get("/users", {"username": account.login}))
+            if not isinstance(users, list) or not users:
+                raise AccountNotFound(
+                    f"no group or user '{account.login}' on {self.host}"
+                ) from None
+            user = users[0]
+            return Owner(
+                forge=self.host,
+                login=str(user.get("username") or account.login),
+                kind="user",
+                name=user.get("name") or None,
+                description=user.get("bio") or None,
+                website=user.get("website_url") or None,
+                email=user.get("public_email") or None,
+                location=user.get("location") or None,
+                avatar_url=user.get("avatar_url") or None,
+                created_at=iso(user.get("created_at")),
+            )
+        if not isinstance(group, dict):
+            raise MalformedResponse(f"{account.login}: a group that is not a JSON object")
+        return Owner(
+            forge=self.host,
+            login=str(group.get("full_path") or account.login),
+            kind="group",
+            name=group.get("name") or None,
+            description=group.get("description") or None,
+            website=group.get("web_url") or None,
+            avatar_url=group.get("avatar_url") or None,
+            created_at=iso(group.get("created_at")),
+        )
+
+    def _instance(self, account: OwnerConfig, emit: Emit) -> None:
+        params = {
+            "visibility": "public",
+            "pagination": "keyset",
+            "order_by": "id",
+            "sort": "asc",
+            "per_page": PAGE_SIZE,
+        }
+        for items, cursor in self._listing("/projects", params, self.cursors.get(account.key)):
+            repositories = self._projects(items)
+            namespaces = {o.id: o for o in (self._namespace(p) for p in items) if o is not None}
+            page = RepositoryPage(account, repositories, cursor, tuple(namespaces.values()))
+            self.page(emit, account, page, cursor)
+        emit(AccountDone(account, None))
+
+    def _namespace(self, project: dict[str, Any]) -> Owner | None:
+        namespace = project.get("namespace")
+        if not isinstance(namespace, dict) or not namespace.get("full_path"):
+            return None
+        return Owner(
+            forge=self.host,
+            login=str(namespace["full_path"]),
+            kind="user" if namespace.get("kind") == "user" else "group",
+            name=namespace.get("name") or None,
+            website=namespace.get("web_url") or None,
+            avatar_url=namespace.get("avatar_url") or None,
+        )
+
+    # --- projects -----------------------------------------------------------------------------
+
+    def _projects(self, items: list[dict[str, Any]]) -> tuple[Repository, ...]:
+        public = [p for p in items if p.get("visibility", "public") == "public"]
+        listed = [self._project(p) for p in public]
+        # Details (tree, licence) only for what changed, fetched four at a time.
+        return tuple(self._details.map(self._with_details, listed, public))
+
+    def _project(self, project: dict[str, Any]) -> Repository:
+        namespace = project.get("namespace") or {}
+        full_path = str(project.get("path_with_namespace") or "")
+        owner, _, name = full_path.rpartition("/")
+        if not owner or not name:
+            raise MalformedResponse(f"project {project.get('id')} without path_with_namespace")
+        topics = project.get("topics") or project.get("tag_list") or []
+        return Repository(
+            forge=self.host,
+            owner=str(namespace.get("full_path") or owner),
+            name=name,
+            url=str(project.get("web_url") or f"https://{self.host}/{full_path}"),
+            description=(project.get("description") or "").strip() or None,
+            default_branch=project.get("default_branch") or None,
+            topics=tuple(str(t) for t in topics),
+            is_fork=bool(project.get("forked_from_project")),
+            is_archived=bool(project.get("archived")),
+            created_at=iso(project.get("created_at")),
+            updated_at=iso(project.get("updated_at") or project.get("last_activity_at")),
+            pushed_at=iso(project.get("last_activity_at")),
+            stars=int(project.get("star_count") or 0),
+            forks=int(project.get("forks_count") or 0),
+            open_issues=int(project.get("open_issues_count") or 0),
+        )
+
+    def _with_details(self, repository: Repository, project: dict[str, Any]) -> Repository:
+        known = self.state.repositories.get(repository.id)
+        if (
+            known is not None
+            and known.pushed_at == repository.pushed_at
+            and known.details.get("licence")
+        ):
+            return dataclasses.replace(repository, **known.details)  # type: ignore[arg-type]
+        if project.get("empty_repo") or not repository.default_branch:
+            return dataclasses.replace(
+                repository,
+                licence="NONE",
+                licence_source="forge",
+                has_readme=False,
+                has_licence_file=False,
+                has_contributing=False,
+                has_changelog=False,
+                has_publiccode=False,
+            )
+        project_id = project["id"]
+        entries: list[tuple[str, str]] = []
+        tree_params = {"per_page": PAGE_SIZE, "ref": repository.default_branch}
+        try:
+            for items, _cursor in self._listing(
+                f"/projects/{project_id}/repository/tree", tree_params, None
+            ):
+                entries.extend((str(e.get("name")), str(e.get("type"))) for e in items)
+        except AccountNotFound:
+            entries = []  # a 404 tree: the default branch does not exist (empty repository)
+        files = classify(entries)
+        licence = "NONE"
+        if files.has_licence_file:
+            detail = self._json(self._get(f"/projects/{project_id}", {"license": "true"}))
+            key = (detail.get("license") or {}).get("key") if isinstance(detail, dict) else None
+            licence = normalise(key) or "NOASSERTION"
+        return dataclasses.replace(
+            repository,
+            licence=licence,
+            licence_source="forge",
+            has_readme=files.has_readme,
+            has_licence_file=files.has_licence_file,
+            has_contributing=files.has_contributing,
+            has_changelog=files.has_changelog,
+            has_publiccode=files.has_publiccode,
+        )
+
+
+def _next_page(response: requests.Response) -> str | None:
+    """The next page as a path below the API root, from ``Link`` (or ``X-Next-Page``).
+
+    Kept relative so that a forge whose links name another host (a proxy, an external URL)
+    is still asked at the configured ``api_url``."""
+    link = response.links.get("next", {}).get("url")
+    if link:
+        parts = urlsplit(link)
+        path = parts.path
+        index = path.find(API_SUFFIX)
+        if index >= 0:
+            path = path[index + len(API_SUFFIX) :]
+        return path + (f"?{parts.query}" if parts.query else "")
+    next_page = response.headers.get("X-Next-Page", "").strip()
+    if next_page.isdigit():
+        parts = urlsplit(response.url)
+        query = "&".join(p for p in parts.query.split("&") if not p.startswith("page="))
+        path = parts.path[parts.path.find(API_SUFFIX) + len(API_SUFFIX) :]
+        return f"{path}?{query}&page={next_page}" if query else f"{path}?page={next_page}"
+    return None
+
+
+def iso(value: Any) -> str | None:
+    """GitLab's timestamps (with milliseconds and offsets) as ISO 8601 UTC to the second."""
+    if not value:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,226 @@
+"""A crawl that survives faults: random transient faults change nothing in the result, a dead
+forge or a bad token fail only what they touch, a killed crawl resumes."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+import yaml
+
+from crawler import db as store
+from crawler.config import load_config, token_variables
+from crawler.forges.base import RetryPolicy
+from crawler.models import Config, ForgeConfig, OwnerConfig
+from crawler.pipeline import crawl
+from localforge import Dataset, LocalForge
+from localforge.gitlab_data import GITLAB_INSTANCE
+
+ROOT = Path(__file__).resolve().parent.parent
+#: GitHub (packed small accounts, a paged large one) and two GitLab hosts (groups, subgroups,
+#: users): about four seconds of crawling, so that ten kills stay affordable.
+KILL_HOSTS = ("github.com", "gricad-gitlab.univ-grenoble-alpes.fr", "plmlab.math.cnrs.fr")
+
+TOKEN = {
+    "GITHUB_TOKEN": "test-token",
+    "GITLAB_TOKEN_GRICAD_GITLAB_UNIV_GRENOBLE_ALPES_FR": "test-token",
+    "GITLAB_TOKEN_PLMLAB_MATH_CNRS_FR": "test-token",
+}
+#: Fast retries for tests; the defaults wait seconds.
+QUICK = RetryPolicy(attempts=8, backoff=0.01, max_wait=5, timeout=10)
+#: Columns that say when the crawl ran, not what it found.
+CRAWL_TIME = {"first_seen_at", "last_seen_at", "last_seen_run", "removed_at"}
+
+
+def config_for(forge: LocalForge, hosts: tuple[str, ...] | None = None) -> Config:
+    hosts = hosts or KILL_HOSTS
+    forges = []
+    for host in hosts:
+        owners = tuple(
+            OwnerConfig(host, a.login, line=i + 1)
+            for i, a in enumerate(forge.dataset.accounts(host))
+        )
+        forges.append(ForgeConfig(host, forge.dataset.kind(host), forge.api_url(host), owners))
+    return Config("test", tuple(forges))
+
+
+def snapshot(db: sqlite_utils.Database) -> dict[str, dict[str, dict]]:
+    """The inventory's content, without the crawl's own timestamps."""
+    tables = {}
+    for name, key in (("repositories", "id"), ("owners", "id")):
+        tables[name] = {
+            row[key]: {k: v for k, v in row.items() if k not in CRAWL_TIME}
+            for row in db.query(f"select * from {name}")
+        }
+    return tables
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> dict:
+    with LocalForge(Dataset.load()) as forge:
+        db = store.open_db()
+        report = crawl(config_for(forge), db, environ=TOKEN, retry=QUICK)
+        assert report.accounts_failed == 0
+        return snapshot(db)
+
+
+def test_ten_percent_of_random_faults_change_nothing(reference):
+    with LocalForge(Dataset.load(), fault_rate=0.1, seed=7) as forge:
+        db = store.open_db()
+        report = crawl(config_for(forge), db, environ=TOKEN, retry=QUICK)
+        faults = {host: forge.stats[host]["faults"] for host in KILL_HOSTS}
+    assert all(faults.values()), faults
+    assert report.accounts_failed == 0
+    assert report.requests >= sum(faults.values())  # retries are counted as requests
+    assert snapshot(db) == reference
+
+
+def test_a_forge_that_is_down_keeps_its_rows_and_the_others_stay_fresh(tmp_path):
+    with LocalForge(Dataset.load()) as forge:
+        db = store.open_db()
+        config = config_for(forge)
+        crawl(config, db, environ=TOKEN, retry=QUICK)
+        before = snapshot(db)
+        forge.stop()  # the whole forge is gone: connections are refused
+        report = crawl(config, db, environ=TOKEN, retry=QUICK)
+    assert report.accounts_ok == 0
+    assert {f.status for f in report.forges} == {"failed"}
+    assert snapshot(db)["repositories"] == before["repositories"]
+    assert {r["crawl_status"] for r in db.query("select crawl_status from owners")} == {"failed"}
+    assert (
+        db.execute("select count(*) from repositories where removed_at is not null").fetchone()[0]
+        == 0
+    )
+    errors = [r["error"] for r in db.query("select error from crawl_errors")]
+    assert errors and all("ForgeUnavailable" in e or "cannot reach" in e for e in errors)
+
+
+def test_a_rate_limit_longer_than_allowed_stops_the_forge_cleanly():
+    with LocalForge(Dataset.load()) as forge:
+        forge.rate_limit = 3  # points per hour: spent after three queries
+        db = store.open_db()
+        policy = RetryPolicy(attempts=3, backoff=0.01, max_wait=2, timeout=10)
+        started = time.monotonic()
+        report = crawl(config_for(forge), db, environ=TOKEN, retry=policy)
+    assert time.monotonic() - started < 30  # no sleeping for an hour
+    assert report.accounts_failed > 0
+    assert report.forges[0].status in ("failed", "partial")
+    errors = [r["error"] for r in db.query("select error from crawl_errors")]
+    assert any("RateLimited" in e for e in errors)
+
+
+def write_config(path: Path, forge: LocalForge, hosts: tuple[str, ...] = KILL_HOSTS) -> Path:
+    document = {}
+    for host in hosts:
+        entry = {"forge": forge.dataset.kind(host), "api_url": forge.api_url(host)}
+        if host != GITLAB_INSTANCE:
+            entry["owners"] = {a.login: None for a in forge.dataset.accounts(host)}
+        document[host] = entry
+    path.write_text(yaml.safe_dump(document), encoding="utf-8")
+    return path
+
+
+def run_crawl(config: Path, db: Path, env: dict[str, str], kill_after: float | None = None) -> int:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "crawler", "crawl", "--config", str(config), "--db", str(db)],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    if kill_after is None:
+        return process.wait(timeout=300)
+    try:
+        process.wait(timeout=kill_after)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        return -9
+    return process.returncode
+
+
+def test_a_crawl_killed_at_random_points_leaves_a_sound_database_and_resumes(tmp_path):
+    """Ten seeded trials over GitHub and GitLab (groups, subgroups, users): each crawl
+    is killed with SIGKILL at a random moment, the database is checked, the next crawl must
+    finish the job and give exactly what an uninterrupted crawl gives."""
+    rng = random.Random(2026)
+    with LocalForge(Dataset.load()) as forge:
+        config = write_config(tmp_path / "organisations.yml", forge)
+        env = {v: "test-token" for f in load_config(config).forges for v in token_variables(f)}
+        started = time.monotonic()
+        assert run_crawl(config, tmp_path / "reference.db", env) == 0
+        duration = time.monotonic() - started
+        reference = snapshot(sqlite_utils.Database(tmp_path / "reference.db"))
+        killed = resumed = 0
+        for trial in range(10):
+            db_path = tmp_path / f"trial-{trial}.db"
+            status = run_crawl(config, db_path, env, kill_after=rng.uniform(0.2, 0.9) * duration)
+            killed += status == -9
+            if db_path.exists():
+                db = sqlite_utils.Database(db_path)
+                assert db.execute("pragma integrity_check").fetchone()[0] == "ok"
+                if db["_crawl_state"].exists():
+                    resumed += (
+                        db.execute(
+                            "select count(*) from _crawl_state where cursor is not null"
+                        ).fetchone()[0]
+                        > 0
+                    )
+                db.close()
+            assert run_crawl(config, db_path, env) == 0
+            db = sqlite_utils.Database(db_path)
+            assert db.execute("pragma integrity_check").fetchone()[0] == "ok"
+            assert snapshot(db) == reference, f"trial {trial}"
+            runs = [r["status"] for r in db.query("select status from crawl_runs order by id")]
+            assert runs[-1] == "ok" and "running" not in runs
+            db.close()
+    assert killed >= 8  # the trials really cut crawls in the middle
+    assert resumed >= 3  # and some left listings half-read, which the next run finished
+
+
+def test_a_whole_instance_listing_cut_midway_resumes_from_its_keyset_cursor():
+    config = instance_config(GITLAB_INSTANCE)
+    with LocalForge(Dataset.load()) as forge:
+        reference_db = store.open_db()
+        full = crawl(config(forge), reference_db, environ=gitlab_tokens(forge), retry=QUICK)
+        reference = snapshot(reference_db)
+
+        # Every page after the first fails: the instance stops after its first page...
+        forge.fault_kinds = ("503",)
+        forge.fault_only_paths = r"/projects\?.*id_after="
+        forge.fault_rate = 1.0
+        db = store.open_db()
+        cut = crawl(config(forge), db, environ=gitlab_tokens(forge), retry=QUICK)
+        assert cut.accounts_failed == 1
+        assert 0 < db.table("repositories").count < full.repositories_seen
+        assert store.load_state(db, GITLAB_INSTANCE).accounts[GITLAB_INSTANCE].cursor
+
+        # ... and the next crawl starts after it, not from the beginning.
+        forge.fault_rate = 0.0
+        before = forge.requests(GITLAB_INSTANCE)
+        resumed = crawl(config(forge), db, environ=gitlab_tokens(forge), retry=QUICK)
+        assert resumed.accounts_failed == 0
+        assert forge.requests(GITLAB_INSTANCE) - before < full.requests
+    assert snapshot(db) == reference
+
+
+def instance_config(host: str):
+    def build(forge: LocalForge) -> Config:
+        return Config("test", (ForgeConfig(host, "gitlab", forge.api_url(host)),))
+
+    return build
+
+
+def gitlab_tokens(forge: LocalForge) -> dict[str, str]:
+    return {
+        v: "test-token"
+        for host in forge.dataset.hosts()
+        for v in token_variables(ForgeConfig(host, forge.dataset.kind(host), forge.api_url(host)))
+    }
