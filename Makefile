@@ -34,6 +34,7 @@ serve: install
 
 bench: install
 	$(BIN)/python bench/crawl_github.py
+	$(BIN)/python bench/crawl_gitlab.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache

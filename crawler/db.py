@@ -506,6 +506,15 @@ def repository_row(repository: Repository, account: OwnerConfig) -> dict[str, An
     }
 
 
+# --- licences ---------------------------------------------------------------------------------
+
+
+def save_licences(db: sqlite_utils.Database, rows: list[dict[str, Any]]) -> None:
+    """Upsert the licence catalogue (SPDX data kept with the project)."""
+    with db.atomic():
+        _table(db, "licences").upsert_all(rows, pk="spdx_id")
+
+
 # --- SILL -------------------------------------------------------------------------------------
 
 SILL_CHILD_TABLES = (

@@ -23,6 +23,7 @@ from crawler import db as store
 from crawler.config import is_ignored, token_for
 from crawler.forges import ADAPTERS
 from crawler.forges.base import Forge, RetryPolicy
+from crawler.licences import licence_catalogue
 from crawler.models import (
     AccountDone,
     AccountFailed,
@@ -189,11 +190,30 @@ def crawl(
             )
         )
 
+    refresh_licences(db)
     order = {f.host: i for i, f in enumerate(config.forges)}
     reports.sort(key=lambda r: order[r.host])
     report = RunReport(run_id, started_at, store.utcnow(), tuple(reports), new, removed)
     store.finish_run(db, report)
     return report
+
+
+def refresh_licences(db: sqlite_utils.Database) -> None:
+    """The ``licences`` table, from the SPDX catalogue the project keeps."""
+    store.save_licences(
+        db,
+        [
+            {
+                "spdx_id": info.spdx_id,
+                "name": info.name,
+                "is_osi_approved": int(info.is_osi_approved),
+                "is_fsf_libre": int(info.is_fsf_libre),
+                "is_free": int(info.is_free),
+                "family": info.family,
+            }
+            for info in licence_catalogue()
+        ],
+    )
 
 
 def _skip_reason(forge: ForgeConfig, today: dt.date) -> tuple[str, str] | None:

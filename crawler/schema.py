@@ -401,6 +401,30 @@ SILL_REPOSITORIES = Table(
 )
 
 
+LICENCES = Table(
+    "licences",
+    "Les licences (liste SPDX) : nom, approbations OSI et FSF, famille.",
+    (
+        _c("spdx_id", "TEXT", "Identifiant SPDX de la licence"),
+        _c("name", "TEXT", "Nom complet de la licence"),
+        _c("is_osi_approved", "INTEGER", "1 si l'Open Source Initiative approuve la licence"),
+        _c("is_fsf_libre", "INTEGER", "1 si la Free Software Foundation la dit libre"),
+        _c(
+            "is_free",
+            "INTEGER",
+            "1 si la licence est libre (OSI, FSF, ou licence libre connue : CeCILL, Etalab…)",
+        ),
+        _c(
+            "family",
+            "TEXT",
+            "Famille : permissive, weak copyleft, strong copyleft, public domain, open data "
+            "ou other",
+        ),
+    ),
+    pk="spdx_id",
+    indexes=(("family",),),
+)
+
 CRAWL_STATE = Table(
     "_crawl_state",
     "État interne du robot : reprise d'un parcours interrompu et détection des comptes inchangés.",
@@ -431,6 +455,7 @@ TABLES: tuple[Table, ...] = (
     SILL_SERVICE_PROVIDERS,
     SILL_SIMILAR_SOFTWARE,
     SILL_REPOSITORIES,
+    LICENCES,
     CRAWL_STATE,
 )
 

@@ -17,6 +17,7 @@ from typing import Any
 import sqlite_utils
 
 from crawler import db as store
+from crawler.pipeline import refresh_licences
 from sill.load import BUNDLED_2022, SILL_URL, load
 from sill.match import RepositoryRef, match
 from sill.models import SillExport, Software
@@ -65,6 +66,7 @@ def load_into(db: sqlite_utils.Database, source: str | Path = DEFAULT_SOURCE) ->
         for table, attribute in _CHILDREN.items()
     }
     saved = store.save_sill(db, software, children)
+    refresh_licences(db)
     links = relink(db)
     return SillReport(
         export.shape,

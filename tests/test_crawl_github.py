@@ -277,3 +277,15 @@ def test_a_query_github_times_out_on_is_asked_again_in_smaller_pages(fresh_forge
     assert db.table("repositories").count == count
     # pages of at most 40 (the survey, the refused queries, then the smaller pages)
     assert report.requests >= 1 + -(-count // 40)
+
+
+def test_licences_are_current_spdx_ids_described_in_the_licences_table(localforge):
+    accounts = [a.login for a in localforge.dataset.accounts("github.com")]
+    db = store.open_db()
+    crawl(github_config(localforge, *accounts), db, environ=TOKEN)
+    used = {r["licence"] for r in db.query("select distinct licence from repositories")}
+    assert "GPL-3.0-only" in used and "GPL-3.0" not in used  # GitHub's deprecated bare id
+    described = {r["spdx_id"] for r in db.query("select spdx_id from licences")}
+    assert used - {"NONE", "NOASSERTION"} <= described
+    mit = db.table("licences").get("MIT")
+    assert mit["is_osi_approved"] == 1 and mit["family"] == "permissive"

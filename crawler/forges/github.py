@@ -44,6 +44,7 @@ from crawler.forges.base import (
     QueryRejected,
     RateLimited,
 )
+from crawler.licences import normalise
 from crawler.models import AccountDone, AccountFailed, OwnerConfig, Repository, RepositoryPage
 from crawler.models import Owner as OwnerRecord
 from crawler.rootfiles import classify
@@ -423,7 +424,8 @@ class GitHubForge(Forge):
         files = classify(entries)
         licence_info = node.get("licenseInfo")
         if licence_info:
-            licence = licence_info.get("spdxId") or "NOASSERTION"
+            # GitHub still answers SPDX's deprecated bare ids (GPL-3.0): stored as current ones.
+            licence = normalise(licence_info.get("spdxId")) or "NOASSERTION"
         else:
             licence = "NOASSERTION" if files.has_licence_file else "NONE"
         branch = node.get("defaultBranchRef") or {}
