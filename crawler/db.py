@@ -506,6 +506,25 @@ def repository_row(repository: Repository, account: OwnerConfig) -> dict[str, An
     }
 
 
+# --- derived columns --------------------------------------------------------------------------
+
+
+def refresh_activity(db: sqlite_utils.Database, active_since: str, dormant_since: str) -> None:
+    """Recompute ``activity`` for every current repository: time passes for the repositories a
+    re-crawl skipped too. Same rule as ``crawler.metrics.activity``; the cut-offs come from it."""
+    latest = "max(coalesce(last_commit_at, ''), coalesce(pushed_at, ''))"
+    with db.atomic():
+        db.execute(
+            "update repositories set activity = case "
+            "when is_archived = 1 then 'archived' "
+            f"when {latest} = '' then null "
+            f"when {latest} >= :active then 'active' "
+            f"when {latest} >= :dormant then 'dormant' "
+            "else 'inactive' end where removed_at is null",
+            {"active": active_since, "dormant": dormant_since},
+        )
+
+
 # --- licences ---------------------------------------------------------------------------------
 
 

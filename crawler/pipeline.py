@@ -24,6 +24,7 @@ from crawler.config import is_ignored, token_for
 from crawler.forges import ADAPTERS
 from crawler.forges.base import Forge, RetryPolicy
 from crawler.licences import licence_catalogue
+from crawler.metrics import activity_cutoffs
 from crawler.models import (
     AccountDone,
     AccountFailed,
@@ -191,6 +192,7 @@ def crawl(
         )
 
     refresh_licences(db)
+    store.refresh_activity(db, *activity_cutoffs(dt.datetime.now(dt.UTC)))
     order = {f.host: i for i, f in enumerate(config.forges)}
     reports.sort(key=lambda r: order[r.host])
     report = RunReport(run_id, started_at, store.utcnow(), tuple(reports), new, removed)

@@ -65,6 +65,9 @@ def test_demo_once_crawls_every_repository_of_the_local_forge(demo_db):
     run_row = next(iter(db.query("select * from crawl_runs order by id desc limit 1")))
     assert run_row["status"] == "ok" and run_row["repositories_seen"] == count
     assert db.table("sill_repositories").count > 0
+    assert db.execute("select count(*) from repositories where activity is null").fetchone()[0] == 0
+    activities = {r["activity"] for r in db.query("select distinct activity from repositories")}
+    assert activities <= {"active", "dormant", "inactive", "archived"} and "archived" in activities
     # accounts of the real list carry their pso_id, and so their ministry when it is one
     assert db.execute("select count(*) from owners where pso_id is not null").fetchone()[0] > 50
 
