@@ -58,6 +58,17 @@ def db_option(function: F) -> F:
     )(function)
 
 
+def config_option(function: F) -> F:
+    return click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=DEFAULT_CONFIG,
+        show_default=True,
+        help="Fichier des comptes.",
+    )(function)
+
+
 def common(function: F) -> F:
     """Options every command shares."""
 
@@ -83,14 +94,7 @@ def main() -> None:
 
 
 @main.command()
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=DEFAULT_CONFIG,
-    show_default=True,
-    help="Fichier des comptes.",
-)
+@config_option
 @db_option
 @click.option(
     "--forge",
@@ -397,14 +401,7 @@ def orgs() -> None:
 
 
 @orgs.command()
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=DEFAULT_CONFIG,
-    show_default=True,
-    help="Fichier des comptes.",
-)
+@config_option
 @common
 def validate(config_path: Path) -> None:
     """Vérifie le fichier des comptes et signale chaque erreur avec sa ligne."""

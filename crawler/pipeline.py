@@ -64,6 +64,7 @@ class _ForgeTally:
     repositories: int = 0
     settled: set[str] = field(default_factory=set)
     crashed: str | None = None
+    first_error: str | None = None
 
     @property
     def status(self) -> str:
@@ -166,6 +167,7 @@ def crawl(
         elif isinstance(item, AccountFailed):
             store.fail_account(db, item, run_id)
             tally.failed += 1
+            tally.first_error = tally.first_error or item.error
             tally.settled.add(item.account.key)
         if progress:
             progress(tally.progress())
@@ -174,7 +176,9 @@ def crawl(
         thread.join()
     for tally in tallies.values():
         summary = tally.crashed or (
-            f"{tally.failed} of {len(tally.accounts)} accounts failed" if tally.failed else None
+            f"{tally.failed} of {len(tally.accounts)} accounts failed, first: {tally.first_error}"
+            if tally.failed
+            else None
         )
         store.save_forge(db, tally.config, tally.status, summary)
         reports.append(

@@ -14,6 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 LICENCE_TEXT_DIR = Path(__file__).parent / "data" / "licences"
+#: The crawler's reference texts (SPDX, CeCILL and Etalab publications, see their SOURCES.md):
+#: the local forge serves them as the repositories' licence files, so that detection runs on
+#: real texts. Data only: nothing of the crawler is imported.
+REFERENCE_TEXT_DIR = Path(__file__).parent.parent / "crawler" / "licences" / "data" / "texts"
+#: Licences whose French text public repositories usually carry.
+_FRENCH_FIRST = ("CECILL", "etalab")
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +120,12 @@ def licence_text(spdx_id: str) -> str:
     path = LICENCE_TEXT_DIR / f"{spdx_id}.txt"
     if path.is_file():
         return path.read_text(encoding="utf-8")
+    languages = ("fr", "en") if spdx_id.startswith(_FRENCH_FIRST) else ("en", "fr")
+    for candidate in (spdx_id, f"{spdx_id}-only"):  # GitHub's bare GPL ids mean -only
+        for language in languages:
+            reference = REFERENCE_TEXT_DIR / f"{candidate}.{language}.txt"
+            if reference.is_file():
+                return reference.read_text(encoding="utf-8")
     name = licence_display_name(spdx_id)
     return (
         f"{name}\n\n"

@@ -8,6 +8,7 @@ import pytest
 from crawler import db as store
 from crawler.config import token_variables
 from crawler.forges.base import RetryPolicy
+from crawler.licences import normalise
 from crawler.models import Config, ForgeConfig, OwnerConfig
 from crawler.pipeline import crawl
 from localforge import Dataset, LocalForge
@@ -128,6 +129,7 @@ def test_project_values_and_licences(localforge):
     host, group = big_group(localforge)
     db = store.open_db()
     run(group_config(localforge, host, group), db)
+    seen: set[str] = set()
     for row in db.query("select * from repositories"):
         owner, _, name = row["id"].removeprefix(f"{host}/").rpartition("/")
         source = localforge.dataset.repository(host, owner, name)
@@ -135,10 +137,15 @@ def test_project_values_and_licences(localforge):
         assert row["stars"] == source.stars and row["forks"] == source.forks
         assert row["is_fork"] == int(source.forked_from is not None)
         assert row["pushed_at"] == source.last_activity_at.replace(".000", "")[:19] + "Z"
-        assert (row["licence"] == "NONE") == (source.licence_file_spdx is None)
         assert row["has_licence_file"] == int(source.licence_file_spdx is not None)
-        if source.licence is not None and source.licence.key != "other":
-            assert row["licence"] not in ("NONE", "NOASSERTION")
+        if source.licence_file_spdx is None:
+            assert row["licence"] == "NONE" and row["licence_source"] == "forge"
+        else:
+            # our detection on the file's text, CeCILL and Etalab included (GitLab: "other")
+            assert row["licence_source"] == "detected"
+            assert row["licence"] == normalise(source.licence_file_spdx), row["id"]
+            seen.add(row["licence"])
+    assert {"CECILL-B", "etalab-2.0"} & seen or {"CECILL-C", "CECILL-2.1"} & seen
 
 
 def test_unchanged_recrawl_costs_listing_pages_only(fresh_forge):

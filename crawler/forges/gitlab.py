@@ -8,7 +8,9 @@ so an interrupted listing resumes on the exact page.
 
 Cost per project: the listing (1/100 of a request), then, only for a project that is new or
 whose ``last_activity_at`` moved, its root tree (file presence) and, only when the tree holds a
-licence file, ``?license=true``. An unchanged project costs nothing but its listing line.
+licence file, that file's raw text, which our own detection reads (``?license=true`` would cost
+the same request and knows neither CeCILL nor Etalab). An unchanged project costs nothing but
+its listing line.
 GitLab gives no last-commit date without one more request per project: ``last_commit_at``
 stays empty and ``pushed_at`` holds ``last_activity_at``.
 """
@@ -41,7 +43,7 @@ from crawler.forges.base import (
     QueryRejected,
     RateLimited,
 )
-from crawler.licences import normalise
+from crawler.licences import detect_files, normalise
 from crawler.models import (
     AccountDone,
     Owner,
@@ -55,6 +57,10 @@ log = logging.getLogger(__name__)
 
 PAGE_SIZE = 100
 API_SUFFIX = "/api/v4"
+#: Licence files read per project (one in the usual case).
+MAX_LICENCE_FILES = 2
+#: A licence file longer than this is not a licence text (detection refuses it anyway).
+MAX_LICENCE_BYTES = 256 * 1024
 
 
 class _TooLongWait(Exception):
@@ -346,21 +352,41 @@ class GitLabForge(Forge):
         except AccountNotFound:
             entries = []  # a 404 tree: the default branch does not exist (empty repository)
         files = classify(entries)
-        licence = "NONE"
-        if files.has_licence_file:
+        licence, source = "NONE", "forge"
+        if files.licence_files:
+            licence, source = self._licence(project_id, repository, files.licence_files), "detected"
+        elif files.has_licence_file:  # only a REUSE LICENSES/ folder: let GitLab say
             detail = self._json(self._get(f"/projects/{project_id}", {"license": "true"}))
             key = (detail.get("license") or {}).get("key") if isinstance(detail, dict) else None
             licence = normalise(key) or "NOASSERTION"
         return dataclasses.replace(
             repository,
             licence=licence,
-            licence_source="forge",
+            licence_source=source,
             has_readme=files.has_readme,
             has_licence_file=files.has_licence_file,
             has_contributing=files.has_contributing,
             has_changelog=files.has_changelog,
             has_publiccode=files.has_publiccode,
         )
+
+    def _licence(self, project_id: Any, repository: Repository, names: tuple[str, ...]) -> str:
+        """Our own detection on the root licence file(s): one request for the usual single
+        file, like ``?license=true`` would cost, but it knows CeCILL and Etalab, which GitLab
+        reports as "other". Two files at most (a GPL COPYING beside an LGPL COPYING.LESSER)."""
+        texts: dict[str, bytes] = {}
+        for name in names[:MAX_LICENCE_FILES]:
+            try:
+                response = self._get(
+                    f"/projects/{project_id}/repository/files/{quote(name, safe='')}/raw",
+                    {"ref": repository.default_branch},
+                )
+            except AccountNotFound:
+                continue  # listed in the tree, gone since: the other files decide
+            texts[name] = response.content[:MAX_LICENCE_BYTES]
+        if not texts:
+            return "NOASSERTION"
+        return detect_files(texts).licence
 
 
 def _next_page(response: requests.Response) -> str | None:
