@@ -73,13 +73,14 @@ def test_repository_values_match_the_forge(localforge):
         topics = json.loads(stored["topics"])
         assert topics == [t for t in source["topics"].split(",") if t][:20]
         if source["license"] == "MIT License":
-            assert stored["licence"] == "MIT"
-        elif source["license"] == "Other":
-            assert stored["licence"] == "NOASSERTION"
-        elif source["license"] == "":
-            assert stored["licence"] in ("NONE", "NOASSERTION")
-            assert (stored["licence"] == "NOASSERTION") == bool(stored["has_licence_file"])
-        assert stored["licence_source"] == "forge"
+            assert stored["licence"] == "MIT" and stored["licence_source"] == "forge"
+        elif source["license"] in ("Other", ""):
+            # GitHub does not know the file's licence: our detection reads it, if any
+            if stored["has_licence_file"]:
+                assert stored["licence_source"] == "detected", stored["id"]
+                assert stored["licence"].startswith(("CECILL", "etalab")), stored["id"]
+            else:
+                assert stored["licence"] == "NONE"
         assert stored["has_readme"] in (0, 1)
         assert stored["last_commit_at"]
         assert stored["first_seen_at"] and stored["last_seen_at"] and stored["removed_at"] is None
@@ -290,3 +291,30 @@ def test_licences_are_current_spdx_ids_described_in_the_licences_table(localforg
     assert used - {"NONE", "NOASSERTION"} <= described
     mit = db.table("licences").get("MIT")
     assert mit["is_osi_approved"] == 1 and mit["family"] == "permissive"
+
+
+def test_licences_github_does_not_know_are_detected_from_their_files(localforge):
+    """GitHub says NOASSERTION ("Other") for CeCILL and Etalab: their files are read in
+    batches and recognised, within the request budget."""
+    accounts = [a.login for a in localforge.dataset.accounts("github.com")]
+    before = localforge.requests("github.com")
+    db = store.open_db()
+    report = crawl(github_config(localforge, *accounts), db, environ=TOKEN)
+    assert (localforge.requests("github.com") - before) / report.repositories_seen <= 0.02
+    others = [
+        r
+        for a in accounts
+        for r in localforge.dataset.repositories("github.com", a)
+        if r.licence is not None and r.licence.spdx_id == "NOASSERTION"
+    ]
+    assert len(others) > 100
+    french = {"CECILL-2.1", "CECILL-B", "CECILL-C", "etalab-2.0"}
+    for source in others:
+        row = db.table("repositories").get(f"github.com/{source.owner}/{source.name}".lower())
+        assert row["licence_source"] == "detected", row["id"]
+        assert row["licence"] == source.licence_file_spdx and row["licence"] in french
+    recognised = db.execute(
+        "select count(*) from repositories where licence_source = 'forge' and licence not in "
+        "('NONE', 'NOASSERTION')"
+    ).fetchone()[0]
+    assert recognised > 800  # what GitHub recognises is kept as GitHub says

@@ -222,6 +222,13 @@ class Forge(ABC):
                     yield event
             for future in futures:
                 future.result()  # re-raise a bug in an adapter rather than lose it
+        late: list[CrawlEvent] = []
+        self.finish(late.append)
+        yield from late
+
+    def finish(self, emit: Emit) -> None:
+        """Called once every job is done: emit what an adapter still holds back."""
+        return None  # nothing held back by default
 
     def _run(self, job: Job, emit: Emit) -> None:
         settled: set[str] = set()

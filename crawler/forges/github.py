@@ -14,6 +14,7 @@ A full crawl costs about one query per 100 repositories plus one per ``SURVEY_BA
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -37,6 +38,7 @@ from crawler.forges.base import (
     AuthenticationError,
     Emit,
     Forge,
+    ForgeError,
     ForgeUnavailable,
     Job,
     MalformedResponse,
@@ -44,8 +46,15 @@ from crawler.forges.base import (
     QueryRejected,
     RateLimited,
 )
-from crawler.licences import normalise
-from crawler.models import AccountDone, AccountFailed, OwnerConfig, Repository, RepositoryPage
+from crawler.licences import NOASSERTION, detect_files, normalise
+from crawler.models import (
+    AccountDone,
+    AccountFailed,
+    CrawlEvent,
+    OwnerConfig,
+    Repository,
+    RepositoryPage,
+)
 from crawler.models import Owner as OwnerRecord
 from crawler.rootfiles import classify
 
@@ -61,6 +70,8 @@ QUERY_BUDGET = 100
 TIMEOUTS = (502, 504)
 #: The smallest page asked for when GitHub times out on larger ones.
 MIN_PAGE_SIZE = 10
+#: Repositories whose licence files are read per query.
+LICENCE_BATCH = 100
 #: Topics kept per repository.
 MAX_TOPICS = 20
 
@@ -167,12 +178,25 @@ class _Retry(GithubRetry):
         return seconds
 
 
+@dataclass
+class _Held:
+    """An event waiting for licence files to be read (``needs``: repository index in the
+    page, licence file names)."""
+
+    event: CrawlEvent
+    emit: Emit
+    needs: list[tuple[int, tuple[str, ...]]]
+
+
 class GitHubForge(Forge):
     kind = "github"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._local = threading.local()
+        self._held: list[_Held] = []
+        self._needed = 0
+        self._held_lock = threading.RLock()
 
     # --- transport ----------------------------------------------------------------------------
 
@@ -334,10 +358,104 @@ class GitHubForge(Forge):
             first_pages.append(_Page(account, size, cursor))
         for account, nodes, cursor in self._pages(first_pages):
             repositories = tuple(self._repository(node) for node in nodes)
-            self.page(emit, account, RepositoryPage(account, repositories, cursor), cursor)
+            with self._lock:
+                self.cursors[account.key] = cursor
+            repositories = tuple(self._known_licence(r) for r in repositories)
+            needs = [
+                (i, _licence_files(node))
+                for i, (node, repository) in enumerate(zip(nodes, repositories, strict=True))
+                if repository.licence == NOASSERTION and _licence_files(node)
+            ]
+            self._deliver(emit, RepositoryPage(account, repositories, cursor), needs)
             if cursor is None:
                 found = surveyed[account.key]
-                emit(AccountDone(account, found.owner, found.signature))
+                self._deliver(emit, AccountDone(account, found.owner, found.signature), [])
+
+    # --- licence texts ------------------------------------------------------------------------
+    #
+    # GitHub's detector does not know CeCILL-B, CeCILL-C or Etalab-2.0: it says NOASSERTION
+    # (or nothing, beside a licence file). Those repositories' licence files are read in
+    # batches of aliases (``LICENCE_BATCH`` repositories a query, across accounts and jobs) and
+    # detected by crawler.licences. Until its batch is read, a page waits, and so does every
+    # event after it: each account's pages and its end keep their order.
+
+    def _known_licence(self, repository: Repository) -> Repository:
+        """A licence we detected before stays, unless the repository was pushed to since."""
+        known = self.state.repositories.get(repository.id)
+        if (
+            repository.licence == NOASSERTION
+            and known is not None
+            and known.pushed_at == repository.pushed_at
+            and known.details.get("licence_source") == "detected"
+            and isinstance(known.details.get("licence"), str)
+        ):
+            return dataclasses.replace(
+                repository, licence=str(known.details["licence"]), licence_source="detected"
+            )
+        return repository
+
+    def _deliver(
+        self, emit: Emit, event: CrawlEvent, needs: list[tuple[int, tuple[str, ...]]]
+    ) -> None:
+        with self._held_lock:
+            if not self._held and not needs:
+                emit(event)
+                return
+            self._held.append(_Held(event, emit, needs))
+            self._needed += len(needs)
+            if self._needed >= LICENCE_BATCH:
+                self._release()
+
+    def finish(self, emit: Emit) -> None:
+        with self._held_lock:
+            self._release(emit)
+
+    def _release(self, late_emit: Emit | None = None) -> None:
+        """Read the held repositories' licence files, then emit the held events in order."""
+        held, self._held, self._needed = self._held, [], 0
+        wanted = [
+            (h, index, names)
+            for h in held
+            if isinstance(h.event, RepositoryPage)
+            for index, names in h.needs
+        ]
+        for start in range(0, len(wanted), LICENCE_BATCH):
+            self._detect(wanted[start : start + LICENCE_BATCH])
+        for h in held:
+            (late_emit or h.emit)(h.event)
+
+    def _detect(self, wanted: list[tuple[_Held, int, tuple[str, ...]]]) -> None:
+        variables: dict[str, Any] = {}
+        fields = []
+        for i, (h, index, names) in enumerate(wanted):
+            assert isinstance(h.event, RepositoryPage)
+            repository = h.event.repositories[index]
+            variables[f"o{i}"], variables[f"n{i}"] = repository.owner, repository.name
+            files = []
+            for j, name in enumerate(names):
+                variables[f"e{i}_{j}"] = f"HEAD:{name}"
+                files.append(f"f{j}: object(expression: $e{i}_{j}) {{ ... on Blob {{ text }} }}")
+            fields.append(f"r{i}: repository(owner: $o{i}, name: $n{i}) {{ {' '.join(files)} }}")
+        params = ", ".join(f"${name}: String!" for name in variables)
+        query = f"query LicenceFiles({params}) {{\n" + "\n".join(fields) + "\n}"
+        try:
+            data = self.graphql(query, variables)
+        except ForgeError as error:  # the licences stay NOASSERTION; the crawl goes on
+            log.warning("%s: licence files unreadable: %s", self.host, error)
+            return
+        for i, (h, index, names) in enumerate(wanted):
+            node = data.get(f"r{i}") or {}
+            texts = {name: (node.get(f"f{j}") or {}).get("text") for j, name in enumerate(names)}
+            found = detect_files({k: v for k, v in texts.items() if v})
+            if found.licence == NOASSERTION:
+                continue
+            assert isinstance(h.event, RepositoryPage)
+            page = h.event
+            repositories = list(page.repositories)
+            repositories[index] = dataclasses.replace(
+                repositories[index], licence=found.licence, licence_source="detected"
+            )
+            h.event = dataclasses.replace(page, repositories=tuple(repositories))
 
     def _pages(
         self, pending: list[_Page]
@@ -463,6 +581,13 @@ class GitHubForge(Forge):
             has_changelog=files.has_changelog,
             has_publiccode=files.has_publiccode,
         )
+
+
+def _licence_files(node: dict[str, Any]) -> tuple[str, ...]:
+    """The root licence files worth reading (two at most: a COPYING beside a COPYING.LESSER)."""
+    tree = node.get("object") or {}
+    entries = [(e["name"], e["type"]) for e in tree.get("entries") or []]
+    return classify(entries).licence_files[:2]
 
 
 def _job(items: Sequence[tuple[OwnerConfig, _Surveyed]]) -> Job:
