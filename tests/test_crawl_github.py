@@ -319,3 +319,10 @@ def test_licences_github_does_not_know_are_detected_from_their_files(localforge)
         "('NONE', 'NOASSERTION')"
     ).fetchone()[0]
     assert recognised > 800  # what GitHub recognises is kept as GitHub says
+
+
+def test_every_supported_kind_has_an_adapter():
+    from crawler.forges import ADAPTERS
+    from crawler.models import SUPPORTED_KINDS
+
+    assert set(ADAPTERS) == set(SUPPORTED_KINDS)

@@ -271,9 +271,13 @@ class Forge(ABC):
         self, emit: Emit, account: OwnerConfig, page: RepositoryPage, cursor: str | None
     ) -> None:
         """Emit a page and remember where the account's listing now stands."""
+        self.remember_cursor(account, cursor)
+        emit(page)
+
+    def remember_cursor(self, account: OwnerConfig, cursor: str | None) -> None:
+        """Where the account's listing now stands: a retried account resumes there."""
         with self._lock:
             self.cursors[account.key] = cursor
-        emit(page)
 
     def wait(self, seconds: float, reason: str) -> None:
         """Sleep as the forge asks, unless that is longer than allowed: then stop the forge."""

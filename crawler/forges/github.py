@@ -357,14 +357,12 @@ class GitHubForge(Forge):
             size = PAGE_SIZE if cursor else max(1, min(surveyed[account.key].count, PAGE_SIZE))
             first_pages.append(_Page(account, size, cursor))
         for account, nodes, cursor in self._pages(first_pages):
-            repositories = tuple(self._repository(node) for node in nodes)
-            with self._lock:
-                self.cursors[account.key] = cursor
-            repositories = tuple(self._known_licence(r) for r in repositories)
+            repositories = tuple(self._known_licence(self._repository(node)) for node in nodes)
+            self.remember_cursor(account, cursor)
             needs = [
-                (i, _licence_files(node))
+                (i, names)
                 for i, (node, repository) in enumerate(zip(nodes, repositories, strict=True))
-                if repository.licence == NOASSERTION and _licence_files(node)
+                if repository.licence == NOASSERTION and (names := _licence_files(node))
             ]
             self._deliver(emit, RepositoryPage(account, repositories, cursor), needs)
             if cursor is None:
