@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ import sqlite_utils
 from sqlite_utils.db import Table as SqlTable
 
 from crawler import schema
+from crawler.licences import licence_catalogue
 from crawler.models import (
     AccountDone,
     AccountFailed,
@@ -275,10 +276,13 @@ def load_state(db: sqlite_utils.Database, host: str, now: str | None = None) -> 
                 "last_commit_at": row["last_commit_at"],
                 **{name: None if row[name] is None else bool(row[name]) for name in _FLAGS},
             },
+            publiccode_read=bool(row["publiccode_read"]),
         )
         for row in db.query(
             "select id, pushed_at, licence, licence_source, last_commit_at, "
-            f"{', '.join(_FLAGS)} from repositories where forge = ? and removed_at is null",
+            f"{', '.join(_FLAGS)}, "
+            "exists (select 1 from publiccode p where p.repository = r.id) as publiccode_read "
+            "from repositories r where forge = ? and removed_at is null",
             [host],
         )
     }
@@ -442,7 +446,7 @@ def count_repositories(db: sqlite_utils.Database, account: OwnerConfig) -> int:
 def _save_repositories(
     db: sqlite_utils.Database,
     account: OwnerConfig,
-    repositories: Iterable[Repository],
+    repositories: Sequence[Repository],
     run_id: int,
     now: str,
 ) -> int:
@@ -464,7 +468,26 @@ def _save_repositories(
     # Rows with and without first_seen_at go apart: upsert_all takes its columns from the batch.
     table.upsert_all([r for r in rows if r["id"] in stored], pk="id")
     table.upsert_all([r for r in rows if r["id"] not in stored], pk="id")
+    _save_publiccode(db, repositories, now)
     return len(rows) - len(stored)
+
+
+def _save_publiccode(
+    db: sqlite_utils.Database, repositories: Sequence[Repository], now: str
+) -> None:
+    """Store the publiccode.yml read in this crawl; forget those that left their repository.
+    A repository whose file was not read this time (nothing changed) keeps its row."""
+    rows = [
+        {**repository.publiccode, "repository": repository.id, "read_at": now}
+        for repository in repositories
+        if repository.publiccode is not None
+    ]
+    if rows:
+        _table(db, "publiccode").upsert_all(rows, pk="repository")
+    gone = [r.id for r in repositories if r.has_publiccode is False]
+    if gone:
+        placeholders = ", ".join("?" for _ in gone)
+        db.execute(f"delete from publiccode where repository in ({placeholders})", gone)
 
 
 def repository_row(repository: Repository, account: OwnerConfig) -> dict[str, Any]:
@@ -525,11 +548,43 @@ def refresh_activity(db: sqlite_utils.Database, active_since: str, dormant_since
         )
 
 
+def refresh_scores(
+    db: sqlite_utils.Database, rate: Callable[[dict[str, Any]], tuple[float, str]]
+) -> int:
+    """Recompute ``score`` and ``score_details`` of every current repository with ``rate``
+    (row → score and its JSON explanation); only changed rows are written. Returns how many."""
+    columns = (
+        "id, licence, is_template, has_publiccode, has_readme, has_contributing, "
+        "has_changelog, description, is_archived, is_fork, forks, stars, score, score_details"
+    )
+    changes = []
+    for row in db.query(f"select {columns} from repositories where removed_at is null"):
+        value, details = rate(row)
+        if (value, details) != (row["score"], row["score_details"]):
+            changes.append((value, details, row["id"]))
+    with db.atomic():
+        db.conn.executemany(
+            "update repositories set score = ?, score_details = ? where id = ?", changes
+        )
+    return len(changes)
+
+
 # --- licences ---------------------------------------------------------------------------------
 
 
-def save_licences(db: sqlite_utils.Database, rows: list[dict[str, Any]]) -> None:
-    """Upsert the licence catalogue (SPDX data kept with the project)."""
+def refresh_licences(db: sqlite_utils.Database) -> None:
+    """The ``licences`` table, from the SPDX catalogue the project keeps."""
+    rows = [
+        {
+            "spdx_id": info.spdx_id,
+            "name": info.name,
+            "is_osi_approved": int(info.is_osi_approved),
+            "is_fsf_libre": int(info.is_fsf_libre),
+            "is_free": int(info.is_free),
+            "family": info.family,
+        }
+        for info in licence_catalogue()
+    ]
     with db.atomic():
         _table(db, "licences").upsert_all(rows, pk="spdx_id")
 
@@ -584,7 +639,11 @@ def save_sill(
 def repository_refs(db: sqlite_utils.Database) -> list[dict[str, Any]]:
     """What the SILL matcher needs of every current repository."""
     return list(
-        db.query("select id, url, homepage, is_fork from repositories where removed_at is null")
+        db.query(
+            "select r.id, r.url, r.homepage, r.is_fork, p.url as publiccode_url "
+            "from repositories r left join publiccode p on p.repository = r.id "
+            "where r.removed_at is null"
+        )
     )
 
 

@@ -7,6 +7,7 @@ Frozen dataclasses only: configuration records (what organisations.yml says) and
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 #: Forge kinds accepted in organisations.yml (code.gouv.fr's list).
@@ -169,6 +170,10 @@ class Repository:
     has_contributing: bool | None = None
     has_changelog: bool | None = None
     has_publiccode: bool | None = None
+    publiccode: Mapping[str, object] | None = field(default=None, compare=True, hash=False)
+    """The ``publiccode`` table's row when the file was read in this crawl (its fields and
+    validation errors); ``None`` when it was not read: what is stored stays, unless
+    ``has_publiccode`` is now false."""
 
     @property
     def id(self) -> str:
@@ -235,6 +240,8 @@ class KnownRepository:
     """GitHub's pushedAt, GitLab's last_activity_at, at the last crawl."""
     details: dict[str, object]
     """The stored detail columns (licence, file presence…), reused as they are."""
+    publiccode_read: bool = False
+    """Its publiccode.yml is stored (read at an earlier crawl)."""
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ import queue
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlite_utils
 
@@ -23,7 +24,6 @@ from crawler import db as store
 from crawler.config import is_ignored, token_for
 from crawler.forges import ADAPTERS
 from crawler.forges.base import Forge, RetryPolicy
-from crawler.licences import licence_catalogue
 from crawler.metrics import activity_cutoffs
 from crawler.models import (
     AccountDone,
@@ -36,6 +36,8 @@ from crawler.models import (
     RepositoryPage,
     RunReport,
 )
+from crawler.score import score
+from crawler.sill_sync import relink
 
 log = logging.getLogger(__name__)
 
@@ -195,8 +197,8 @@ def crawl(
             )
         )
 
-    refresh_licences(db)
-    store.refresh_activity(db, *activity_cutoffs(dt.datetime.now(dt.UTC)))
+    store.refresh_licences(db)
+    refresh_derived(db)
     order = {f.host: i for i, f in enumerate(config.forges)}
     reports.sort(key=lambda r: order[r.host])
     report = RunReport(run_id, started_at, store.utcnow(), tuple(reports), new, removed)
@@ -204,22 +206,18 @@ def crawl(
     return report
 
 
-def refresh_licences(db: sqlite_utils.Database) -> None:
-    """The ``licences`` table, from the SPDX catalogue the project keeps."""
-    store.save_licences(
-        db,
-        [
-            {
-                "spdx_id": info.spdx_id,
-                "name": info.name,
-                "is_osi_approved": int(info.is_osi_approved),
-                "is_fsf_libre": int(info.is_fsf_libre),
-                "is_free": int(info.is_free),
-                "family": info.family,
-            }
-            for info in licence_catalogue()
-        ],
-    )
+def refresh_derived(db: sqlite_utils.Database) -> None:
+    """What is computed from the crawled columns, for every current repository (time passes
+    for the repositories a re-crawl skipped too): activity, score, and the SILL links, which
+    new repositories or publiccode.yml files may have made."""
+    store.refresh_activity(db, *activity_cutoffs(dt.datetime.now(dt.UTC)))
+    store.refresh_scores(db, _rate)
+    relink(db)
+
+
+def _rate(row: dict[str, Any]) -> tuple[float, str]:
+    rated = score(row)
+    return rated.value, rated.details_json()
 
 
 def _skip_reason(forge: ForgeConfig, today: dt.date) -> tuple[str, str] | None:

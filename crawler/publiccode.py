@@ -14,6 +14,7 @@ file is then checked against 0.4's rules all the same, so every problem is repor
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import re
 from collections.abc import Mapping
@@ -315,6 +316,46 @@ class PubliccodeResult:
             "maintenanceType": self.maintenance_type,
             "maintenanceContacts": [vars(contact) for contact in self.maintenance_contacts],
             "maintenanceContractors": list(self.maintenance_contractors),
+        }
+
+    def as_row(self, path: str) -> dict[str, Any]:
+        """The ``publiccode`` table's columns (but ``repository`` and ``read_at``), lists and
+        objects as JSON text."""
+
+        def dumps(value: Any) -> str:
+            return json.dumps(value, ensure_ascii=False)
+
+        descriptions = dict(self.short_descriptions)
+        short = descriptions.get("fr") or next(iter(descriptions.values()), None)
+        return {
+            "path": path,
+            "valid": int(self.valid),
+            "errors_count": len(self.errors),
+            "warnings_count": len(self.warnings),
+            "errors": dumps([issue.as_dict() for issue in self.errors]),
+            "warnings": dumps([issue.as_dict() for issue in self.warnings]),
+            "version": self.version,
+            "name": self.name,
+            "url": self.url,
+            "landing_url": self.landing_url,
+            "software_version": self.software_version,
+            "release_date": self.release_date,
+            "development_status": self.development_status,
+            "software_type": self.software_type,
+            "platforms": dumps(list(self.platforms)),
+            "categories": dumps(list(self.categories)),
+            "short_description": short,
+            "short_descriptions": dumps(descriptions),
+            "licence": self.licence,
+            "licence_spdx": self.licence_spdx,
+            "maintenance_type": self.maintenance_type,
+            "maintenance_contacts": dumps(
+                [
+                    {k: v for k, v in vars(contact).items() if v is not None}
+                    for contact in self.maintenance_contacts
+                ]
+            ),
+            "maintenance_contractors": dumps(list(self.maintenance_contractors)),
         }
 
 

@@ -7,6 +7,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from crawler.licences import MANIFESTS
+
 # A base name, optionally followed by one documentation extension (README.md, COPYING.txt,
 # LICENSE.fr.md, CHANGELOG.rst...). Matching is case-insensitive.
 _DOC_EXT = r"(\.[a-z]{2}(_[a-z]{2})?)?(\.(md|markdown|rst|txt|adoc|asciidoc|org|textile|html))?"
@@ -27,6 +29,8 @@ _CHANGELOG = re.compile(
 _PUBLICCODE = re.compile(r"^publiccode\.ya?ml$", re.IGNORECASE)
 #: REUSE keeps one file per licence in a LICENSES/ directory.
 _LICENCE_DIRS = frozenset({"licenses", "licences"})
+#: Build tools read their manifest under its exact name only (npm, Cargo, Maven…).
+_MANIFESTS = {name: rank for rank, name in enumerate(MANIFESTS)}
 
 
 @dataclass(frozen=True)
@@ -38,17 +42,29 @@ class RootFiles:
     has_publiccode: bool = False
     licence_files: tuple[str, ...] = ()
     """Names of the root files that look like a licence, most likely first."""
+    licence_dirs: tuple[str, ...] = ()
+    """REUSE's ``LICENSES/`` directory (as spelled), whose file names are SPDX ids."""
+    manifests: tuple[str, ...] = ()
+    """Package manifests that may declare a licence (package.json…), in the order tried."""
+    publiccode_files: tuple[str, ...] = ()
+    """``publiccode.yml`` (or ``.yaml``), as spelled."""
 
 
 def classify(entries: Iterable[tuple[str, str]]) -> RootFiles:
     """Classify root entries given as ``(name, kind)`` pairs, kind ``blob`` or ``tree``."""
-    readme = licence = contributing = changelog = publiccode = False
+    readme = licence = contributing = changelog = False
     licence_files: list[str] = []
+    licence_dirs: list[str] = []
+    manifests: list[str] = []
+    publiccode: list[str] = []
     for name, kind in entries:
         if kind == "tree":
             if name.lower() in _LICENCE_DIRS:
                 licence = True
+                licence_dirs.append(name)
             continue
+        if name in _MANIFESTS:
+            manifests.append(name)
         if _README.match(name):
             readme = True
         elif _LICENCE.match(name):
@@ -59,9 +75,21 @@ def classify(entries: Iterable[tuple[str, str]]) -> RootFiles:
         elif _CHANGELOG.match(name):
             changelog = True
         elif _PUBLICCODE.match(name):
-            publiccode = True
+            publiccode.append(name)
     licence_files.sort(key=_licence_rank)
-    return RootFiles(readme, licence, contributing, changelog, publiccode, tuple(licence_files))
+    manifests.sort(key=_MANIFESTS.__getitem__)
+    publiccode.sort(key=lambda name: (not name.endswith(".yml"), name))
+    return RootFiles(
+        readme,
+        licence,
+        contributing,
+        changelog,
+        bool(publiccode),
+        tuple(licence_files),
+        tuple(sorted(licence_dirs)),
+        tuple(manifests),
+        tuple(publiccode),
+    )
 
 
 def _licence_rank(name: str) -> tuple[int, int, str]:

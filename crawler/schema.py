@@ -134,8 +134,9 @@ REPOSITORIES = Table(
         _c(
             "licence_source",
             "TEXT",
-            "Origine de la licence : forge (déclarée par la forge), detected (reconnue dans le "
-            "texte du fichier) ou manifest (déclarée dans un fichier de paquet)",
+            "Origine de la licence : forge (déclarée par la forge), detected (lue dans les "
+            "fichiers de licence du dépôt ; NONE si ceux-ci n'accordent aucune licence) ou "
+            "manifest (déclarée dans un fichier de paquet : package.json, pyproject.toml…)",
         ),
         _c("is_fork", "INTEGER", "1 si le dépôt est une copie (fork) d'un autre dépôt"),
         _c("is_archived", "INTEGER", "1 si le dépôt est archivé (en lecture seule)"),
@@ -155,7 +156,11 @@ REPOSITORIES = Table(
         _c("has_changelog", "INTEGER", "1 si le dépôt a un journal des modifications (CHANGELOG)"),
         _c("has_publiccode", "INTEGER", "1 si le dépôt a un fichier publiccode.yml"),
         _c("activity", "TEXT", "Activité : active, dormant, inactive ou archived"),
-        _c("score", "FLOAT", "Score de réutilisabilité"),
+        _c(
+            "score",
+            "FLOAT",
+            "Score de réutilisabilité, selon les règles de code.gouv.fr (voir score_details)",
+        ),
         _c("first_seen_at", "TEXT", f"Premier parcours où le dépôt a été vu, {DATE}"),
         _c("last_seen_at", "TEXT", f"Dernier parcours où le dépôt a été vu, {DATE}"),
         _c(
@@ -170,6 +175,11 @@ REPOSITORIES = Table(
             "in_sill",
             "INTEGER",
             "1 si le dépôt construit un logiciel du SILL (voir sill_repositories)",
+        ),
+        _c(
+            "score_details",
+            "TEXT",
+            "Détail du score : liste JSON des règles qui ont compté (rule, label, points)",
         ),
     ),
     pk="id",
@@ -400,6 +410,75 @@ SILL_REPOSITORIES = Table(
     indexes=(("repository",),),
 )
 
+PUBLICCODE = Table(
+    "publiccode",
+    "Les fichiers publiccode.yml des dépôts : champs principaux et erreurs de validation "
+    "(standard publiccode.yml 0.2 à 0.4), pour que leurs auteurs voient quoi corriger.",
+    (
+        _c("repository", "TEXT", "Dépôt du fichier (voir repositories)"),
+        _c("path", "TEXT", "Chemin du fichier dans le dépôt"),
+        _c("valid", "INTEGER", "1 si le fichier respecte le standard (aucune erreur)"),
+        _c("errors_count", "INTEGER", "Nombre d'erreurs"),
+        _c("warnings_count", "INTEGER", "Nombre d'avertissements"),
+        _c(
+            "errors",
+            "TEXT",
+            "Erreurs : liste JSON d'objets path (chemin de la clé) et message",
+        ),
+        _c(
+            "warnings",
+            "TEXT",
+            "Avertissements (clé obsolète, version ancienne…) : liste JSON d'objets path et "
+            "message",
+        ),
+        _c("version", "TEXT", "Version du standard déclarée (publiccodeYmlVersion)"),
+        _c("name", "TEXT", "Nom du logiciel (name)"),
+        _c("url", "TEXT", "Adresse du dépôt de code déclarée (url)"),
+        _c("landing_url", "TEXT", "Page de présentation du logiciel (landingURL)"),
+        _c("software_version", "TEXT", "Dernière version publiée (softwareVersion)"),
+        _c("release_date", "TEXT", "Date de cette version (releaseDate)"),
+        _c(
+            "development_status",
+            "TEXT",
+            "État du développement : concept, development, beta, stable ou obsolete",
+        ),
+        _c(
+            "software_type",
+            "TEXT",
+            "Type de logiciel : standalone/web, library, configurationFiles…",
+        ),
+        _c("platforms", "TEXT", "Plateformes (liste JSON : web, linux, windows…)"),
+        _c("categories", "TEXT", "Catégories du standard (liste JSON)"),
+        _c(
+            "short_description",
+            "TEXT",
+            "Description courte, en français si elle existe, sinon dans la première langue",
+        ),
+        _c(
+            "short_descriptions",
+            "TEXT",
+            "Descriptions courtes par langue (objet JSON : code de langue → texte)",
+        ),
+        _c("licence", "TEXT", "Licence déclarée (legal.license), telle qu'écrite"),
+        _c("licence_spdx", "TEXT", "Licence déclarée, normalisée en identifiant SPDX"),
+        _c(
+            "maintenance_type",
+            "TEXT",
+            "Type de maintenance : internal, contract, community ou none",
+        ),
+        _c(
+            "maintenance_contacts",
+            "TEXT",
+            "Contacts de maintenance (liste JSON d'objets name, email, phone, affiliation)",
+        ),
+        _c("maintenance_contractors", "TEXT", "Prestataires de maintenance (liste JSON de noms)"),
+        _c("read_at", "TEXT", f"Lecture du fichier, {DATE}"),
+    ),
+    pk="repository",
+    foreign_keys=(("repository", "repositories", "id"),),
+    indexes=(("valid",), ("development_status",), ("url",)),
+)
+
 
 LICENCES = Table(
     "licences",
@@ -455,6 +534,7 @@ TABLES: tuple[Table, ...] = (
     SILL_SERVICE_PROVIDERS,
     SILL_SIMILAR_SOFTWARE,
     SILL_REPOSITORIES,
+    PUBLICCODE,
     LICENCES,
     CRAWL_STATE,
 )

@@ -17,7 +17,6 @@ from typing import Any
 import sqlite_utils
 
 from crawler import db as store
-from crawler.pipeline import refresh_licences
 from sill.load import BUNDLED_2022, SILL_URL, load
 from sill.match import RepositoryRef, match
 from sill.models import SillExport, Software
@@ -66,7 +65,7 @@ def load_into(db: sqlite_utils.Database, source: str | Path = DEFAULT_SOURCE) ->
         for table, attribute in _CHILDREN.items()
     }
     saved = store.save_sill(db, software, children)
-    refresh_licences(db)
+    store.refresh_licences(db)
     links = relink(db)
     return SillReport(
         export.shape,
@@ -86,7 +85,7 @@ def relink(db: sqlite_utils.Database) -> int:
     if not entries:
         return 0
     refs = [
-        RepositoryRef(r["id"], r["url"], r["homepage"], None, bool(r["is_fork"]))
+        RepositoryRef(r["id"], r["url"], r["homepage"], r["publiccode_url"], bool(r["is_fork"]))
         for r in store.repository_refs(db)
     ]
     links = match(entries, refs)

@@ -10,6 +10,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
+from localforge import manifests
 from localforge.data import Repository, TreeEntry
 from localforge.licences import licence_display_name, licence_text
 
@@ -116,7 +117,7 @@ def blob(repo: Repository, entry: TreeEntry, path: str) -> Blob:
 
 
 def _title(repo: Repository) -> str:
-    return repo.description.strip() if repo.description else f"Dépôt {repo.full_name}"
+    return manifests.title(repo)
 
 
 def _readme(repo: Repository, filename: str) -> str:
@@ -163,54 +164,79 @@ def _changelog(repo: Repository) -> str:
     )
 
 
+def _yaml(text: str) -> str:
+    """A YAML double-quoted scalar (JSON strings are valid YAML)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
 def publiccode(repo: Repository) -> str:
-    """A minimal publiccode.yml (standard version 0.4) that validates."""
-    description = _title(repo).replace('"', "'")
-    long = (description + ". ") * max(1, 160 // (len(description) + 2) + 1)
-    spdx = (
-        repo.licence.spdx_id
-        if repo.licence and not repo.licence.is_other
-        else (repo.licence_file_spdx or "etalab-2.0")
+    """The repository's publiccode.yml, of its :attr:`~Repository.publiccode_variant`: valid
+    (standard version 0.4, neither error nor warning), valid with a warning, or invalid; the
+    defect is the one :attr:`~Repository.publiccode_issue` names."""
+    issue = repo.publiccode_issue
+    description = _title(repo)
+    short = description if len(description) <= 100 else description[:99].rstrip() + "…"
+    long = (
+        f"{description[:9000]}. Ce logiciel libre est développé par {repo.owner} pour le "
+        f"service public numérique. Son code source est publié sur {repo.host} ; les "
+        "contributions sont les bienvenues."
     )
-    return (
-        'publiccodeYmlVersion: "0.4"\n'
-        f"name: {repo.name}\n"
-        f'url: "{repo.html_url}"\n'
-        f'releaseDate: "{repo.last_commit_at[:10]}"\n'
-        "platforms:\n  - web\n"
-        "categories:\n  - it-development\n"
-        "developmentStatus: stable\n"
-        'softwareType: "standalone/web"\n'
-        "description:\n  fr:\n"
-        f'    shortDescription: "{description[:100]}"\n'
-        f'    longDescription: "{long.strip()}"\n'
-        "    features:\n      - Service public numérique\n"
-        f"legal:\n  license: {spdx}\n"
-        "maintenance:\n  type: internal\n  contacts:\n"
-        f"    - name: {repo.owner}\n"
-        "localisation:\n  localisationReady: false\n  availableLanguages:\n    - fr\n"
-    )
+    licence = repo.code_licence or "etalab-2.0"
+    lines = [
+        f"publiccodeYmlVersion: {_yaml('0.2' if issue == 'publiccodeYmlVersion' else '0.4')}",
+        f"name: {_yaml(repo.name)}",
+        f"url: {_yaml(repo.html_url)}",
+        f"releaseDate: {_yaml(repo.last_commit_at[:10])}",
+        "platforms:",
+        "  - web",
+        "categories:",
+        "  - it-development",
+    ]
+    if issue != "developmentStatus":
+        lines.append("developmentStatus: stable")
+    elif repo.database_id % 2:  # else the mandatory key is missing
+        lines.append("developmentStatus: production")
+    software_type = "webapp" if issue == "softwareType" else "standalone/web"
+    lines += [f"softwareType: {_yaml(software_type)}", "description:", "  fr:"]
+    if issue == "description.fr.genericName":
+        lines.append("    genericName: Application web")
+    lines += [
+        f"    shortDescription: {_yaml(short)}",
+        f"    longDescription: {_yaml(long)}",
+        "    features:",
+        "      - Service public numérique",
+        "legal:",
+    ]
+    if issue != "legal.license":
+        lines.append(f"  license: {_yaml(licence)}")
+    lines.append(f"  mainCopyrightOwner: {_yaml(repo.owner)}")
+    if issue == "legal.authorsFile":
+        lines.append("  authorsFile: AUTHORS")
+    lines += [
+        "maintenance:",
+        "  type: internal",
+        "  contacts:",
+        f"    - name: {_yaml(repo.owner)}",
+        "localisation:",
+        "  localisationReady: false",
+        "  availableLanguages:",
+        "    - fr",
+        "",
+    ]
+    return "\n".join(lines)
 
 
 def _ordinary(repo: Repository, name: str) -> str:
     if name == ".gitignore":
         return _GITIGNORE
-    if name == "package.json":
-        manifest = {
-            "name": repo.name.lower(),
-            "version": "1.0.0",
-            "description": _title(repo),
-            "license": repo.licence.spdx_id if repo.licence else "UNLICENSED",
-        }
-        return json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
+    manifest = manifests.manifest(repo, name)
+    if manifest is not None:
+        return manifest
+    if name == "REUSE.toml":
+        return manifests.reuse_toml(repo)
     if name == "setup.py":
         return (
             f'from setuptools import setup\n\nsetup(name="{repo.name}", version="1.0.0",\n'
             f'      description="""{_title(repo)}""")\n'
-        )
-    if name == "pyproject.toml":
-        return (
-            f'[project]\nname = "{repo.name}"\nversion = "1.0.0"\n'
-            f'description = """{_title(repo)}"""\n'
         )
     return f"{name} — {repo.full_name}\n"

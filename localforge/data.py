@@ -179,6 +179,30 @@ class Repository:
     """GitLab: full paths of the groups this project is shared with (outside its namespace)."""
     is_empty: bool = False
     """A repository without any commit (GitLab's ``empty_repo``)."""
+    reuse_spdx: tuple[str, ...] = ()
+    """The SPDX ids of the licence files of REUSE's ``LICENSES/`` directory
+    (``LICENSES/<id>.txt``), in the directory's order; empty: no such directory. The ids are
+    current SPDX ids (``GPL-3.0-only``, ``AGPL-3.0-or-later``, never GitHub's bare ``GPL-3.0``).
+    Mostly one id; ~20 % add ``CC0-1.0`` or ``CC-BY-4.0`` (and ``CC-BY-SA-4.0``) for their
+    documentation and data. When there is also a root licence file, its licence is one of them
+    (``GPL-3.0`` as ``GPL-3.0-only``)."""
+    manifest_licence: str | None = None
+    """The licence the root package manifest (:attr:`manifest_name`) declares, as written: an
+    SPDX id or expression (``MIT``, ``GPL-3.0``, ``MIT OR Apache-2.0``), or npm's
+    ``UNLICENSED`` / composer's ``proprietary`` (no licence granted). A pom.xml writes the
+    licence's Maven name and URL: this is the SPDX id they stand for. ``None``: no manifest, or
+    it declares no licence (no field, or only a pointer to a file: npm's ``SEE LICENSE IN
+    LICENSE``, pyproject's ``license = {file = "LICENSE"}``)."""
+    publiccode_variant: str | None = None
+    """What the root publiccode file (:attr:`publiccode_name`) gives to
+    :func:`crawler.publiccode.validate`: ``valid`` (no error, no warning), ``warnings`` (valid,
+    with warnings) or ``invalid`` (errors); ``None``: no publiccode file."""
+    publiccode_issue: str | None = None
+    """For the ``warnings`` and ``invalid`` variants, the key path (as the validator reports it)
+    of the defect written on purpose: ``publiccodeYmlVersion`` (version 0.2),
+    ``legal.authorsFile`` or ``description.fr.genericName`` (deprecated keys) for warnings;
+    ``developmentStatus`` (missing, or ``production``), ``legal.license`` (missing) or
+    ``softwareType`` (``webapp``) for errors. ``None`` otherwise."""
     views: dict[str, Any] = field(
         default_factory=dict, init=False, compare=False, repr=False, hash=False
     )
@@ -189,6 +213,23 @@ class Repository:
     def full_name(self) -> str:
         """``owner/name`` (GitLab: ``path_with_namespace``)."""
         return f"{self.owner}/{self.name}"
+
+    @property
+    def manifest_name(self) -> str | None:
+        """The package manifest at the root (one of :data:`MANIFEST_NAMES`), or ``None``."""
+        return next((e.name for e in self.entries if e.name in MANIFEST_NAMES), None)
+
+    @property
+    def code_licence(self) -> str | None:
+        """The licence of the repository's code, as a current SPDX id: its root licence file's,
+        else that of the REUSE directory's files not meant for documentation and data (CC0,
+        CC-BY), else ``None``."""
+        return code_licence(self.licence_file_spdx, self.reuse_spdx)
+
+    @property
+    def publiccode_name(self) -> str | None:
+        """``publiccode.yml`` or ``publiccode.yaml`` when the root has one, else ``None``."""
+        return next((e.name for e in self.entries if e.role == "publiccode"), None)
 
     @property
     def html_url(self) -> str:
@@ -288,10 +329,126 @@ _LOGO = _blob("logo.png", "binary")
 _CONTRIBUTING = _blob("CONTRIBUTING.md", "contributing")
 _CHANGELOG = _blob("CHANGELOG.md", "changelog")
 _PUBLICCODE = _blob("publiccode.yml", "publiccode")
+_PUBLICCODE_YAML = _blob("publiccode.yaml", "publiccode")
+_REUSE_TOML = _blob("REUSE.toml")
+
+#: Root files whose declared licence :attr:`Repository.manifest_licence` reports, in the order a
+#: crawler tries them (a synthetic repository has at most one).
+MANIFEST_NAMES: tuple[str, ...] = (
+    "package.json",
+    "pyproject.toml",
+    "Cargo.toml",
+    "pom.xml",
+    "composer.json",
+)
+#: The licence of a REUSE ``LICENSES/`` directory without a root licence file: (bound, SPDX id)
+#: on a hash byte. Every id has a real text in :func:`localforge.licences.licence_text`.
+_REUSE_ALONE: tuple[tuple[int, str], ...] = (
+    (60, "EUPL-1.2"),
+    (105, "MIT"),
+    (140, "AGPL-3.0-or-later"),
+    (165, "Apache-2.0"),
+    (185, "etalab-2.0"),
+    (203, "CECILL-2.1"),
+    (221, "GPL-3.0-or-later"),
+    (232, "MPL-2.0"),
+    (243, "BSD-3-Clause"),
+    (250, "LGPL-3.0-or-later"),
+    (256, "CECILL-B"),
+)
+#: The licences REUSE projects add for documentation and data files.
+_REUSE_EXTRAS = ("CC0-1.0", "CC-BY-4.0", "CC-BY-SA-4.0")
+#: What a manifest declares when the repository has no licence at all: (bound, declared) on a
+#: hash byte (npm's default is ``ISC``; ``UNLICENSED`` and ``proprietary`` grant nothing).
+_UNLICENSED_MANIFESTS: dict[str, tuple[tuple[int, str | None], ...]] = {
+    "package.json": (
+        (90, "ISC"),
+        (115, "MIT"),
+        (128, "EUPL-1.2"),
+        (180, "UNLICENSED"),
+        (256, None),
+    ),
+    "composer.json": ((50, "proprietary"), (90, "MIT"), (103, "EUPL-1.2"), (256, None)),
+    "pyproject.toml": ((38, "MIT"), (51, "EUPL-1.2"), (256, None)),
+    "Cargo.toml": ((51, "MIT OR Apache-2.0"), (64, "MIT"), (256, None)),
+    "pom.xml": ((26, "Apache-2.0"), (39, "EUPL-1.2"), (256, None)),
+}
+#: Defects of the ``warnings`` and ``invalid`` publiccode files, as key paths.
+PUBLICCODE_WARNINGS: tuple[str, ...] = (
+    "publiccodeYmlVersion",
+    "legal.authorsFile",
+    "description.fr.genericName",
+)
+PUBLICCODE_ERRORS: tuple[str, ...] = (
+    "developmentStatus",
+    "legal.license",
+    "softwareType",
+)
 
 
 def _pick(byte: int, table: tuple[tuple[int, str], ...]) -> str:
     return next(value for bound, value in table if byte < bound)
+
+
+def _pick_optional(byte: int, table: tuple[tuple[int, str | None], ...]) -> str | None:
+    return next(value for bound, value in table if byte < bound)
+
+
+def current_spdx(spdx_id: str) -> str:
+    """A current SPDX id for one of GitHub's ids: the bare GNU ids (``GPL-3.0``) mean ``-only``."""
+    return f"{spdx_id}-only" if spdx_id in _GNU else spdx_id
+
+
+def code_licence(licence_file_spdx: str | None, reuse_spdx: tuple[str, ...]) -> str | None:
+    """See :attr:`Repository.code_licence`."""
+    if licence_file_spdx is not None:
+        return current_spdx(licence_file_spdx)
+    code = [i for i in reuse_spdx if i not in _REUSE_EXTRAS]
+    return code[0] if code else (reuse_spdx[0] if reuse_spdx else None)
+
+
+@functools.cache
+def _licences_tree(spdx_ids: tuple[str, ...]) -> TreeEntry:
+    return _tree("LICENSES", *(_blob(f"{i}.txt", "licence", i) for i in spdx_ids))
+
+
+def _reuse(g: bytes, licence_file_spdx: str | None) -> tuple[str, ...]:
+    """The licences of a REUSE ``LICENSES/`` directory (~3 % of repositories), or ``()``."""
+    if g[0] >= 9:  # ~3.5 % of the hash space (2.7 % on github.com, 3 % on GitLab at scale 1)
+        return ()
+    if licence_file_spdx is not None:
+        main = current_spdx(licence_file_spdx)
+    else:
+        main = _pick(g[2], _REUSE_ALONE)
+        if main.endswith("-or-later") and g[3] < 80:
+            main = main.replace("-or-later", "-only")
+    ids = [main]
+    if g[1] >= 205:  # ~20 %: documentation and data files under other licences
+        ids.append(_REUSE_EXTRAS[0] if g[10] < 150 else _REUSE_EXTRAS[1])
+        if g[1] >= 243:
+            ids.append(_REUSE_EXTRAS[1] if g[10] < 150 else _REUSE_EXTRAS[2])
+    unique = dict.fromkeys(ids)
+    return tuple(sorted(unique, key=lambda i: f"{i}.txt".encode()))
+
+
+def _manifest_licence(g: bytes, manifest: str | None, own: str | None) -> str | None:
+    """What the root manifest declares, given the repository's own licence (see
+    :attr:`Repository.manifest_licence`)."""
+    if manifest is None:
+        return None
+    if own is None:
+        return _pick_optional(g[5], _UNLICENSED_MANIFESTS[manifest])
+    if g[5] >= 218:  # ~15 %: no licence field (or a pointer to the licence file)
+        return None
+    if g[5] >= 200:  # ~7 %: a stale or default declaration that differs from the licence file
+        other = "ISC" if manifest == "package.json" else "MIT"
+        return other if own != other else "Apache-2.0"
+    if own in _GNU:  # GitHub's bare id, as many manifests still write it, or a current one
+        if g[6] >= 200:
+            return f"{own}-or-later"
+        if g[6] >= 150 and manifest != "pom.xml":
+            return f"{own}-only"
+    return own
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,12 +465,19 @@ class Synthetic:
     closed_issues: int
     languages: tuple[tuple[str, int], ...]
     disk_usage: int
+    reuse_spdx: tuple[str, ...] = ()
+    manifest_licence: str | None = None
+    publiccode_variant: str | None = None
+    publiccode_issue: str | None = None
 
 
 def synthesise(
     database_id: int, row: dict[str, str], licence: Licence | None, *, key: str | None = None
 ) -> Synthetic:
     """The fields the CSV lacks, from a hash of ``key`` (default: the id) and the row.
+
+    The REUSE directory, the manifest's licence and the publiccode variant come from a second
+    hash of ``key``, so that adding them moved none of the first hash's choices.
 
     Args:
         database_id: the repository's id.
@@ -323,6 +487,8 @@ def synthesise(
     """
     seed = key if key is not None else str(database_id)
     h = hashlib.blake2b(seed.encode(), digest_size=32).digest()
+    # Choices added later draw from a second hash, so that the first one's stay where they were.
+    g = hashlib.blake2b(seed.encode(), digest_size=32, person=b"localforge-2").digest()
     created_at, pushed_at = row["creation_date"], row["last_modification"]
     language = row["language"] or None
     if created_at >= _MAIN_BRANCH_SINCE:
@@ -357,8 +523,23 @@ def synthesise(
         entries.append(_CONTRIBUTING)
     if h[7] < 64:
         entries.append(_CHANGELOG)
+    reuse_spdx = _reuse(g, licence_file_spdx)
+    if reuse_spdx:
+        entries.append(_licences_tree(reuse_spdx))
+        if g[4] < 154:
+            entries.append(_REUSE_TOML)
+    publiccode_variant: str | None = None
+    publiccode_issue: str | None = None
     if h[8] < 13:
-        entries.append(_PUBLICCODE)
+        entries.append(_PUBLICCODE_YAML if g[9] < 26 else _PUBLICCODE)
+        if g[7] < 154:
+            publiccode_variant = "valid"
+        elif g[7] < 210:
+            publiccode_variant = "warnings"
+            publiccode_issue = PUBLICCODE_WARNINGS[g[8] % len(PUBLICCODE_WARNINGS)]
+        else:
+            publiccode_variant = "invalid"
+            publiccode_issue = PUBLICCODE_ERRORS[g[8] % len(PUBLICCODE_ERRORS)]
     if h[9] < 205:
         entries.append(_GITIGNORE)
     if h[10] < 46:
@@ -370,7 +551,11 @@ def synthesise(
     if h[13] < 20:
         entries.append(_LOGO)
     variants = _LANGUAGE_FILES.get(language or "", _DEFAULT_FILES)
-    entries.extend(variants[h[14] % len(variants)])
+    build_files = variants[h[14] % len(variants)]
+    entries.extend(build_files)
+    manifest = next((e.name for e in build_files if e.name in MANIFEST_NAMES), None)
+    own = licence_file_spdx or code_licence(None, reuse_spdx)
+    manifest_licence = _manifest_licence(g, manifest, own)
     unique = {e.name: e for e in entries}
     ordered = tuple(sorted(unique.values(), key=git_order))
 
@@ -401,6 +586,10 @@ def synthesise(
         closed_issues=h[31] % 60,
         languages=tuple(languages),
         disk_usage=disk,
+        reuse_spdx=reuse_spdx,
+        manifest_licence=manifest_licence,
+        publiccode_variant=publiccode_variant,
+        publiccode_issue=publiccode_issue,
     )
 
 
@@ -579,6 +768,10 @@ class Dataset:
             entries=syn.entries,
             languages=syn.languages,
             disk_usage=syn.disk_usage,
+            reuse_spdx=syn.reuse_spdx,
+            manifest_licence=syn.manifest_licence,
+            publiccode_variant=syn.publiccode_variant,
+            publiccode_issue=syn.publiccode_issue,
         )
         self._repos_by_id[(host, database_id)] = repo
         return repo

@@ -554,6 +554,10 @@ def _project(
         forked_from=forked_from,
         shared_with=shared,
         is_empty=is_empty,
+        reuse_spdx=() if is_empty else syn.reuse_spdx,
+        manifest_licence=None if is_empty else syn.manifest_licence,
+        publiccode_variant=None if is_empty else syn.publiccode_variant,
+        publiccode_issue=None if is_empty else syn.publiccode_issue,
     )
 
 

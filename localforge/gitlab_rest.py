@@ -2,7 +2,8 @@
 
 Lists use offset pagination (``page``/``per_page``, 20 by default, at most 100) with
 ``X-Page``, ``X-Per-Page``, ``X-Next-Page``, ``X-Prev-Page``, ``X-Total``, ``X-Total-Pages``
-and ``Link``; above 10,000 items the totals and ``rel="last"`` are left out, as GitLab does.
+and ``Link``; above 10,000 items the totals and ``rel="last"`` are left out, as GitLab does
+(and always for ``/repository/commits``: GitLab does not count commits).
 Project lists also take keyset pagination (``pagination=keyset&order_by=id``): a ``Link``
 ``rel="next"`` with ``id_after`` (``id_before`` when descending) while a page is full, and no
 totals. ``/projects`` refuses offsets beyond 50,000 (405), like GitLab.
@@ -28,7 +29,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qsl, quote, unquote, urlencode
 
-from localforge import content
+from localforge import content, history
 from localforge.api import ApiRequest, ApiResponse, json_response
 from localforge.data import Account, Repository, TreeEntry
 from localforge.licences import Licence
@@ -1041,6 +1042,89 @@ def _file_metadata(ctx: Context, match: re.Match[str]) -> ApiResponse:
     return ok(value, headers)
 
 
+def commit_json(repo: Repository, commit: history.Commit, *, trailers: bool) -> JsonObject:
+    """GitLab's ``Commit`` entity; trailers are parsed only when asked for (``trailers=true``)."""
+    committed = commit.committed_at.isoformat(timespec="milliseconds")
+    found: dict[str, list[str]] = {}
+    if trailers:
+        for key, value in commit.trailers:
+            found.setdefault(key, []).append(value)
+    return {
+        "id": commit.oid,
+        "short_id": commit.oid[:8],
+        "created_at": committed,
+        "parent_ids": list(commit.parent_oids),
+        "title": commit.title,
+        "message": commit.message,
+        "author_name": commit.author.name,
+        "author_email": commit.author.email,
+        "authored_date": commit.authored_at.isoformat(timespec="milliseconds"),
+        "committer_name": commit.committer.name,
+        "committer_email": commit.committer.email,
+        "committed_date": committed,
+        "trailers": {key: values[-1] for key, values in found.items()},
+        "extended_trailers": found,
+        "web_url": f"{_web_url(repo)}/-/commit/{commit.oid}",
+    }
+
+
+def _moment(ctx: Context, name: str) -> datetime | None:
+    value = ctx.params.get(name)
+    if not value:
+        return None
+    text = _timestamp(name, value)
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _commits(ctx: Context, match: re.Match[str]) -> ApiResponse:
+    """``GET /projects/:id/repository/commits``, newest first, made page by page.
+
+    As GitLab: no ``X-Total``/``X-Total-Pages``/``rel="last"`` (it does not count commits); a
+    next page is announced whenever a page is full, so a history that fills its last page ends
+    with an empty page; an empty repository, or an unknown ``ref_name``, answers ``[]``; a
+    ``ref_name`` starting with ``-`` or holding a space is refused (400).
+    """
+    repo = _project(ctx, match["id"])
+    ref = ctx.params.get("ref_name") or ""
+    if ref.startswith("-") or any(c.isspace() for c in ref):
+        raise ApiError(400, {"message": "ref_name is invalid"})
+    known = ("", "HEAD", repo.default_branch, f"refs/heads/{repo.default_branch}", repo.commit_oid)
+    count = repo.commit_count if not repo.is_empty else 0
+    if ref not in known and not ctx.flag("all", False):
+        count = 0
+    since, until = _moment(ctx, "since"), _moment(ctx, "until")
+    indices = range(count)
+
+    def newest_first(index: int) -> float:  # increasing along the history
+        return -history.committed_at(repo, index).timestamp()
+
+    first = bisect.bisect_left(indices, -until.timestamp(), key=newest_first) if until else 0
+    end = bisect.bisect_right(indices, -since.timestamp(), key=newest_first) if since else count
+    per_page = _per_page(ctx)
+    page = max(ctx.integer("page") or 1, 1)
+    start = first + (page - 1) * per_page
+    window = range(start, min(end, start + per_page))
+    trailers = ctx.flag("trailers", False)
+    items = [commit_json(repo, history.commit(repo, i), trailers=trailers) for i in window]
+    next_page: int | None = page + 1 if len(items) == per_page else None
+    if _looping(ctx):
+        next_page = page
+    prev_page = page - 1 if page > 1 else None
+    links = [("prev", prev_page), ("next", next_page), ("first", 1)]
+    headers = {
+        "X-Page": str(page),
+        "X-Per-Page": str(per_page),
+        "X-Next-Page": str(next_page or ""),
+        "X-Prev-Page": str(prev_page or ""),
+        "Link": ", ".join(
+            f'<{_url(ctx, (), page=n, per_page=per_page)}>; rel="{rel}"'
+            for rel, n in links
+            if n is not None
+        ),
+    }
+    return ok(items, headers)
+
+
 _ID = r"(?P<id>[^/]+)"
 _ROUTES: tuple[tuple[re.Pattern[str], Handler], ...] = (
     (re.compile(r"^/groups$"), _groups),
@@ -1058,6 +1142,7 @@ _ROUTES: tuple[tuple[re.Pattern[str], Handler], ...] = (
     (re.compile(rf"^/projects/{_ID}$"), _get_project),
     (re.compile(rf"^/projects/{_ID}/languages$"), _languages),
     (re.compile(rf"^/projects/{_ID}/repository/tree$"), _tree),
+    (re.compile(rf"^/projects/{_ID}/repository/commits$"), _commits),
     (re.compile(rf"^/projects/{_ID}/repository/files/(?P<path>[^/]+)/raw$"), _raw_file),
     (re.compile(rf"^/projects/{_ID}/repository/files/(?P<path>[^/]+)$"), _file_metadata),
 )

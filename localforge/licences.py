@@ -114,14 +114,16 @@ def licence_display_name(spdx_id: str) -> str:
 def licence_text(spdx_id: str) -> str:
     """The text of a licence file for ``spdx_id``.
 
-    The reference text ``data/licences/<SPDX>.txt`` when it exists; otherwise a short text that
-    names the licence, enough for a reader (not for a text-matching detector).
+    The reference text ``data/licences/<SPDX>.txt`` when it exists (an ``-or-later`` id has the
+    text of its ``-only`` licence: the same text); otherwise a short text that names the licence,
+    enough for a reader (not for a text-matching detector).
     """
     path = LICENCE_TEXT_DIR / f"{spdx_id}.txt"
     if path.is_file():
         return path.read_text(encoding="utf-8")
     languages = ("fr", "en") if spdx_id.startswith(_FRENCH_FIRST) else ("en", "fr")
-    for candidate in (spdx_id, f"{spdx_id}-only"):  # GitHub's bare GPL ids mean -only
+    bare = spdx_id.removesuffix("-or-later")
+    for candidate in (spdx_id, f"{bare}-only"):  # GitHub's bare GPL ids mean -only
         for language in languages:
             reference = REFERENCE_TEXT_DIR / f"{candidate}.{language}.txt"
             if reference.is_file():

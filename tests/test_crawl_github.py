@@ -75,12 +75,12 @@ def test_repository_values_match_the_forge(localforge):
         if source["license"] == "MIT License":
             assert stored["licence"] == "MIT" and stored["licence_source"] == "forge"
         elif source["license"] in ("Other", ""):
-            # GitHub does not know the file's licence: our detection reads it, if any
+            # GitHub does not know the file's licence: our detection reads it, if any, then
+            # REUSE's LICENSES/ folder and the package manifests (tests/test_crawl_files.py)
             if stored["has_licence_file"]:
-                assert stored["licence_source"] == "detected", stored["id"]
-                assert stored["licence"].startswith(("CECILL", "etalab")), stored["id"]
+                assert stored["licence_source"] in ("detected", "manifest"), stored["id"]
             else:
-                assert stored["licence"] == "NONE"
+                assert stored["licence"] == "NONE" or stored["licence_source"] == "manifest"
         assert stored["has_readme"] in (0, 1)
         assert stored["last_commit_at"]
         assert stored["first_seen_at"] and stored["last_seen_at"] and stored["removed_at"] is None
@@ -110,8 +110,8 @@ def test_small_accounts_are_batched_into_few_queries(localforge):
     assert report.repositories_seen == expected
     assert db.table("repositories").count == expected
     assert report.requests == sent
-    # ~one query per 100 repositories, the survey (50 accounts a query) and the licence files
-    # GitHub does not recognise (100 repositories a query): the bar, far below one per account.
+    # ~one query per 100 repositories, the survey (50 accounts a query) and the files read
+    # beyond the page (200 repositories a query): the bar, far below one per account.
     assert sent / expected <= 0.02
     assert sent < len(accounts) / 2
 

@@ -137,9 +137,12 @@ def test_project_values_and_licences(localforge):
         assert row["stars"] == source.stars and row["forks"] == source.forks
         assert row["is_fork"] == int(source.forked_from is not None)
         assert row["pushed_at"] == source.last_activity_at.replace(".000", "")[:19] + "Z"
-        assert row["has_licence_file"] == int(source.licence_file_spdx is not None)
-        if source.licence_file_spdx is None:
+        has_file = source.licence_file_spdx is not None or bool(source.reuse_spdx)
+        assert row["has_licence_file"] == int(has_file)
+        if not has_file and source.manifest_name is None:
             assert row["licence"] == "NONE" and row["licence_source"] == "forge"
+        elif source.licence_file_spdx is None:  # REUSE, manifests: tests/test_crawl_files.py
+            assert row["licence_source"] in ("detected", "manifest")
         else:
             # our detection on the file's text, CeCILL and Etalab included (GitLab: "other")
             assert row["licence_source"] == "detected"

@@ -179,3 +179,82 @@ def test_whole_instance_pages_bring_their_owners():
     row = db.table("repositories").get("forge.example.fr/team/sub/app")
     assert row["owner"] == "forge.example.fr/team/sub"
     assert db.table("owners").get("forge.example.fr/team/sub")["pso_id"] == "p-2"
+
+
+PUBLICCODE = """\
+publiccodeYmlVersion: "0.4"
+name: Démarches simplifiées
+url: https://github.com/etalab/ds
+developmentStatus: production
+softwareType: standalone/web
+platforms: [web]
+description:
+  fr:
+    shortDescription: Dématérialiser des démarches administratives
+legal:
+  license: AGPL-3.0-or-later
+maintenance:
+  type: internal
+  contacts:
+    - name: Équipe DS
+"""
+
+
+def test_publiccode_is_stored_with_its_errors_then_forgotten_when_gone():
+    from crawler.publiccode import validate
+
+    db, run = setup()
+    row = validate(PUBLICCODE).as_row("publiccode.yml")
+    listing(db, run, [repo("ds", has_publiccode=True, publiccode=row)], "2026-01-01T00:00:00Z")
+    stored = db.table("publiccode").get("github.com/etalab/ds")
+    assert stored["name"] == "Démarches simplifiées" and stored["valid"] == 0
+    assert stored["short_description"] == "Dématérialiser des démarches administratives"
+    assert stored["licence_spdx"] == "AGPL-3.0-or-later"
+    errors = json.loads(stored["errors"])
+    assert stored["errors_count"] == len(errors) >= 1
+    # The author sees which key to fix: the unknown developmentStatus value.
+    assert any(e["path"] == "developmentStatus" for e in errors), errors
+    assert json.loads(stored["maintenance_contacts"]) == [{"name": "Équipe DS"}]
+    assert stored["read_at"] == "2026-01-01T00:00:00Z"
+
+    # Not read this time (nothing changed): the row stays.
+    listing(db, run, [repo("ds", has_publiccode=True)], "2026-01-02T00:00:00Z")
+    assert db.table("publiccode").get("github.com/etalab/ds")["read_at"] == "2026-01-01T00:00:00Z"
+    # The SILL matcher sees the declared url.
+    refs = {r["id"]: r for r in store.repository_refs(db)}
+    assert refs["github.com/etalab/ds"]["publiccode_url"] == "https://github.com/etalab/ds"
+
+    # The file left the repository: its row goes.
+    listing(db, run, [repo("ds", has_publiccode=False)], "2026-01-03T00:00:00Z")
+    assert db.table("publiccode").count == 0
+    state = store.load_state(db, "github.com", "2026-01-03T00:00:00Z")
+    assert state.repositories["github.com/etalab/ds"].publiccode_read is False
+
+
+def test_scores_are_computed_and_explained_for_current_repositories():
+    from crawler.score import score
+
+    db, run = setup()
+    listing(
+        db,
+        run,
+        [
+            repo("a", licence="MIT", has_readme=True, description="Outil", stars=12),
+            repo("b", licence="NONE", is_fork=True),
+        ],
+        "2026-01-01T00:00:00Z",
+    )
+
+    def rate(row):
+        rated = score(row)
+        return rated.value, rated.details_json()
+
+    assert store.refresh_scores(db, rate) == 2
+    a = db.table("repositories").get("github.com/etalab/a")
+    details = json.loads(a["score_details"])
+    assert a["score"] == sum(d["points"] for d in details) > 0
+    assert {d["rule"] for d in details} >= {"licence", "readme"}
+    b = db.table("repositories").get("github.com/etalab/b")
+    assert b["score"] < 0
+    # Nothing changed: nothing is written again.
+    assert store.refresh_scores(db, rate) == 0

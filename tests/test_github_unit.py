@@ -110,3 +110,41 @@ def test_query_builders_alias_each_account():
     assert "o2: repositoryOwner(login: $l2)" in q and "$l2: String!" in q
     q = pages_query([_Page(ACCOUNT, 7), _Page(ACCOUNT, 100, "c")])
     assert "repositories(first: 7, after: $c0" in q and "first: 100, after: $c1" in q
+
+
+@responses.activate
+def test_a_files_query_github_times_out_on_is_split_in_two():
+    from crawler.forges.github import _Held, _Wanted
+    from crawler.models import Repository, RepositoryPage
+
+    sizes = []
+
+    def answer(request):
+        variables = json.loads(request.body)["variables"]
+        size = sum(1 for name in variables if name.startswith("o"))
+        sizes.append(size)
+        if size > 1:
+            return (502, {}, json.dumps({"message": "Something went wrong"}))
+        tagged = {"text": "SPDX-License-Identifier: EUPL-1.2\n"}
+        return (200, {}, json.dumps({"data": {"r0": {"f0": tagged}}}))
+
+    responses.add_callback(responses.POST, GRAPHQL, callback=answer)
+    repositories = tuple(
+        Repository(
+            "github.com",
+            "etalab",
+            name,
+            f"https://github.com/etalab/{name}",
+            licence="NOASSERTION",
+            licence_source="forge",
+        )
+        for name in ("a", "b")
+    )
+    held = _Held(RepositoryPage(ACCOUNT, repositories, None), print, [])
+    wanted = [(held, 0, _Wanted(("LICENSE",))), (held, 1, _Wanted(("LICENCE.md",)))]
+    forge()._read(wanted)
+    assert sizes == [2, 1, 1]
+    assert [(r.licence, r.licence_source) for r in held.event.repositories] == [
+        ("EUPL-1.2", "detected"),
+        ("EUPL-1.2", "detected"),
+    ]

@@ -477,3 +477,19 @@ def test_licence_catalogue() -> None:
         "CC-BY-4.0", "ODbL-1.0",
     ):  # fmt: skip
         assert rows[required].is_free, required
+
+
+def test_reuse_folder_listed_by_name_only():
+    # A crawler lists LICENSES/ without reading each file: REUSE names files by SPDX id.
+    assert detect_files({"LICENSES/EUPL-1.2.txt": None}).licence == "EUPL-1.2"
+    assert detect_files({"LICENSES/LicenseRef-ministere.txt": None}).licence == "NOASSERTION"
+    several = {"LICENSES/EUPL-1.2.txt": None, "LICENSES/CC-BY-4.0.txt": None}
+    assert detect_files(several).licence == "NOASSERTION"
+
+
+def test_manifest_speaks_only_when_files_say_nothing():
+    files = {"LICENSES/LicenseRef-x.txt": None, "package.json": '{"license": "ISC"}'}
+    found = detect_files(files)
+    assert (found.licence, found.source, found.path) == ("ISC", "manifest", "package.json")
+    reuse = {"LICENSES/MIT.txt": None, "package.json": '{"license": "ISC"}'}
+    assert detect_files(reuse).licence == "MIT"

@@ -48,3 +48,25 @@ def test_licence_files_most_likely_first():
 def test_empty_tree():
     files = classify([])
     assert not files.has_readme and files.licence_files == ()
+
+
+def test_where_to_look_next_when_the_root_says_nothing():
+    files = classify(
+        names("LICENSES/", "Cargo.toml", "package.json", "setup.cfg", "publiccode.yml", "src/")
+    )
+    assert files.licence_files == ()
+    assert files.licence_dirs == ("LICENSES",)
+    # Manifests come in the order they are tried, whatever the tree's order.
+    assert files.manifests == ("package.json", "setup.cfg", "Cargo.toml")
+    assert files.publiccode_files == ("publiccode.yml",)
+
+
+def test_manifests_only_under_their_exact_names():
+    files = classify(names("Package.json", "cargo.toml", "POM.xml", "composer.json"))
+    assert files.manifests == ("composer.json",)
+
+
+def test_publiccode_yml_comes_before_a_yaml_spelling():
+    files = classify(names("publiccode.yaml", "publiccode.yml"))
+    assert files.publiccode_files == ("publiccode.yml", "publiccode.yaml")
+    assert classify(names("publiccode/")).has_publiccode is False

@@ -46,7 +46,7 @@ from crawler.forges.base import (
     QueryRejected,
     RateLimited,
 )
-from crawler.licences import NOASSERTION, detect_files, normalise
+from crawler.licences import NOASSERTION, NONE, detect_files, normalise
 from crawler.models import (
     AccountDone,
     AccountFailed,
@@ -56,7 +56,8 @@ from crawler.models import (
     RepositoryPage,
 )
 from crawler.models import Owner as OwnerRecord
-from crawler.rootfiles import classify
+from crawler.publiccode import validate
+from crawler.rootfiles import RootFiles, classify
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +71,9 @@ QUERY_BUDGET = 100
 TIMEOUTS = (502, 504)
 #: The smallest page asked for when GitHub times out on larger ones.
 MIN_PAGE_SIZE = 10
-#: Repositories whose licence files are read per query.
-LICENCE_BATCH = 100
+#: Repositories whose files (licence, manifests, publiccode.yml) are read per query: a few
+#: objects each, no connection; a query GitHub times out on is split in two.
+FILES_BATCH = 200
 #: Topics kept per repository.
 MAX_TOPICS = 20
 
@@ -178,14 +180,25 @@ class _Retry(GithubRetry):
         return seconds
 
 
+@dataclass(frozen=True)
+class _Wanted:
+    """What to read of one repository beyond its page: files' texts and folders' listings."""
+
+    files: tuple[str, ...] = ()
+    """Root licence files and package manifests, when the licence is still unknown."""
+    folders: tuple[str, ...] = ()
+    """REUSE ``LICENSES/`` folders, whose file names are SPDX ids."""
+    publiccode: str | None = None
+
+
 @dataclass
 class _Held:
-    """An event waiting for licence files to be read (``needs``: repository index in the
-    page, licence file names)."""
+    """An event waiting for files to be read (``needs``: repository index in the page, what
+    to read)."""
 
     event: CrawlEvent
     emit: Emit
-    needs: list[tuple[int, tuple[str, ...]]]
+    needs: list[tuple[int, _Wanted]]
 
 
 class GitHubForge(Forge):
@@ -360,48 +373,64 @@ class GitHubForge(Forge):
             repositories = tuple(self._known_licence(self._repository(node)) for node in nodes)
             self.remember_cursor(account, cursor)
             needs = [
-                (i, names)
+                (i, wanted)
                 for i, (node, repository) in enumerate(zip(nodes, repositories, strict=True))
-                if repository.licence == NOASSERTION and (names := _licence_files(node))
+                if (wanted := self._wanted(repository, _root_files(node)))
             ]
             self._deliver(emit, RepositoryPage(account, repositories, cursor), needs)
             if cursor is None:
                 found = surveyed[account.key]
                 self._deliver(emit, AccountDone(account, found.owner, found.signature), [])
 
-    # --- licence texts ------------------------------------------------------------------------
+    # --- files beyond the page ----------------------------------------------------------------
     #
     # GitHub's detector does not know CeCILL-B, CeCILL-C or Etalab-2.0: it says NOASSERTION
-    # (or nothing, beside a licence file). Those repositories' licence files are read in
-    # batches of aliases (``LICENCE_BATCH`` repositories a query, across accounts and jobs) and
-    # detected by crawler.licences. Until its batch is read, a page waits, and so does every
-    # event after it: each account's pages and its end keep their order.
+    # (or nothing, beside a licence file), and it never reads REUSE's LICENSES/ folder or the
+    # package manifests. Those repositories' files, and every publiccode.yml, are read in
+    # batches of aliases (``FILES_BATCH`` repositories a query, across accounts and jobs).
+    # Until its batch is read, a page waits, and so does every event after it: each account's
+    # pages and its end keep their order.
 
     def _known_licence(self, repository: Repository) -> Repository:
-        """A licence we detected before stays, unless the repository was pushed to since."""
+        """A licence we found before stays, unless the repository was pushed to since."""
         known = self.state.repositories.get(repository.id)
+        source = known.details.get("licence_source") if known else None
         if (
-            repository.licence == NOASSERTION
+            repository.licence in (NOASSERTION, NONE)
             and known is not None
             and known.pushed_at == repository.pushed_at
-            and known.details.get("licence_source") == "detected"
+            and source in ("detected", "manifest")
             and isinstance(known.details.get("licence"), str)
         ):
             return dataclasses.replace(
-                repository, licence=str(known.details["licence"]), licence_source="detected"
+                repository, licence=str(known.details["licence"]), licence_source=str(source)
             )
         return repository
 
-    def _deliver(
-        self, emit: Emit, event: CrawlEvent, needs: list[tuple[int, tuple[str, ...]]]
-    ) -> None:
+    def _wanted(self, repository: Repository, files: RootFiles) -> _Wanted | None:
+        """What is worth reading: the licence files, REUSE folder and manifests while the
+        licence is unknown; publiccode.yml unless it was read before this last push."""
+        wanted = _Wanted()
+        if repository.licence in (NOASSERTION, NONE) and repository.licence_source == "forge":
+            wanted = _Wanted(files.licence_files[:2] + files.manifests, files.licence_dirs)
+        if files.publiccode_files:
+            known = self.state.repositories.get(repository.id)
+            if not (
+                known is not None
+                and known.pushed_at == repository.pushed_at
+                and known.publiccode_read
+            ):
+                wanted = dataclasses.replace(wanted, publiccode=files.publiccode_files[0])
+        return wanted if wanted.files or wanted.folders or wanted.publiccode else None
+
+    def _deliver(self, emit: Emit, event: CrawlEvent, needs: list[tuple[int, _Wanted]]) -> None:
         with self._held_lock:
             if not self._held and not needs:
                 emit(event)
                 return
             self._held.append(_Held(event, emit, needs))
             self._needed += len(needs)
-            if self._needed >= LICENCE_BATCH:
+            if self._needed >= FILES_BATCH:
                 self._release()
 
     def finish(self, emit: Emit) -> None:
@@ -409,51 +438,82 @@ class GitHubForge(Forge):
             self._release(emit)
 
     def _release(self, late_emit: Emit | None = None) -> None:
-        """Read the held repositories' licence files, then emit the held events in order."""
+        """Read the held repositories' files, then emit the held events in order."""
         held, self._held, self._needed = self._held, [], 0
         wanted = [
-            (h, index, names)
+            (h, index, what)
             for h in held
             if isinstance(h.event, RepositoryPage)
-            for index, names in h.needs
+            for index, what in h.needs
         ]
-        for start in range(0, len(wanted), LICENCE_BATCH):
-            self._detect(wanted[start : start + LICENCE_BATCH])
+        for start in range(0, len(wanted), FILES_BATCH):
+            self._read(wanted[start : start + FILES_BATCH])
         for h in held:
             (late_emit or h.emit)(h.event)
 
-    def _detect(self, wanted: list[tuple[_Held, int, tuple[str, ...]]]) -> None:
+    def _read(self, wanted: list[tuple[_Held, int, _Wanted]]) -> None:
         variables: dict[str, Any] = {}
         fields = []
-        for i, (h, index, names) in enumerate(wanted):
+        for i, (h, index, what) in enumerate(wanted):
             assert isinstance(h.event, RepositoryPage)
             repository = h.event.repositories[index]
             variables[f"o{i}"], variables[f"n{i}"] = repository.owner, repository.name
-            files = []
-            for j, name in enumerate(names):
+            objects = []
+            blobs = (*what.files, *((what.publiccode,) if what.publiccode else ()))
+            for j, name in enumerate(blobs):
                 variables[f"e{i}_{j}"] = f"HEAD:{name}"
-                files.append(f"f{j}: object(expression: $e{i}_{j}) {{ ... on Blob {{ text }} }}")
-            fields.append(f"r{i}: repository(owner: $o{i}, name: $n{i}) {{ {' '.join(files)} }}")
+                objects.append(f"f{j}: object(expression: $e{i}_{j}) {{ ... on Blob {{ text }} }}")
+            for j, name in enumerate(what.folders):
+                variables[f"d{i}_{j}"] = f"HEAD:{name}"
+                objects.append(
+                    f"d{j}: object(expression: $d{i}_{j}) "
+                    "{ ... on Tree { entries { name type } } }"
+                )
+            fields.append(f"r{i}: repository(owner: $o{i}, name: $n{i}) {{ {' '.join(objects)} }}")
         params = ", ".join(f"${name}: String!" for name in variables)
-        query = f"query LicenceFiles({params}) {{\n" + "\n".join(fields) + "\n}"
+        query = f"query RepositoryFiles({params}) {{\n" + "\n".join(fields) + "\n}"
         try:
-            data = self.graphql(query, variables)
-        except ForgeError as error:  # the licences stay NOASSERTION; the crawl goes on
-            log.warning("%s: licence files unreadable: %s", self.host, error)
+            data = self.graphql(query, variables, retry_timeouts=len(wanted) == 1)
+        except ForgeUnavailable as error:
+            if error.status in TIMEOUTS and len(wanted) > 1:  # too heavy: two lighter halves
+                half = len(wanted) // 2
+                self._read(wanted[:half])
+                self._read(wanted[half:])
+                return
+            log.warning("%s: repository files unreadable: %s", self.host, error)
             return
-        for i, (h, index, names) in enumerate(wanted):
+        except ForgeError as error:  # what GitHub said stays; the crawl goes on
+            log.warning("%s: repository files unreadable: %s", self.host, error)
+            return
+        for i, (h, index, what) in enumerate(wanted):
             node = data.get(f"r{i}") or {}
-            texts = {name: (node.get(f"f{j}") or {}).get("text") for j, name in enumerate(names)}
-            found = detect_files({k: v for k, v in texts.items() if v})
-            if found.licence == NOASSERTION:
-                continue
+            texts: dict[str, str | bytes | None] = {}
+            for j, name in enumerate(what.files):
+                text = (node.get(f"f{j}") or {}).get("text")
+                if text:
+                    texts[name] = text
+            for j, folder in enumerate(what.folders):
+                for entry in (node.get(f"d{j}") or {}).get("entries") or []:
+                    if entry and entry.get("type") == "blob":
+                        texts[f"{folder}/{entry['name']}"] = None
             assert isinstance(h.event, RepositoryPage)
-            page = h.event
-            repositories = list(page.repositories)
-            repositories[index] = dataclasses.replace(
-                repositories[index], licence=found.licence, licence_source="detected"
-            )
-            h.event = dataclasses.replace(page, repositories=tuple(repositories))
+            repository = h.event.repositories[index]
+            changes: dict[str, Any] = {}
+            if texts:
+                # NONE too: the files were read and grant nothing (a copyright line, a
+                # manifest without a licence), which a re-crawl need not read again.
+                found = detect_files(texts)
+                if found.licence != NOASSERTION:
+                    changes.update(licence=found.licence, licence_source=found.source)
+            if what.publiccode:
+                text = (node.get(f"f{len(what.files)}") or {}).get("text")
+                if isinstance(text, str):
+                    changes["publiccode"] = validate(text).as_row(what.publiccode)
+            if changes:
+                page = h.event
+                repositories = list(page.repositories)
+                repositories[index] = dataclasses.replace(repository, **changes)
+                h.event = dataclasses.replace(page, repositories=tuple(repositories))
 
     def _pages(
         self, pending: list[_Page]
@@ -535,9 +595,7 @@ class GitHubForge(Forge):
 
     def _repository(self, node: dict[str, Any]) -> Repository:
         owner, _, name = node["nameWithOwner"].partition("/")
-        tree = node.get("object") or {}
-        entries = [(e["name"], e["type"]) for e in tree.get("entries") or []]
-        files = classify(entries)
+        files = _root_files(node)
         licence_info = node.get("licenseInfo")
         if licence_info:
             # GitHub still answers SPDX's deprecated bare ids (GPL-3.0): stored as current ones.
@@ -581,11 +639,9 @@ class GitHubForge(Forge):
         )
 
 
-def _licence_files(node: dict[str, Any]) -> tuple[str, ...]:
-    """The root licence files worth reading (two at most: a COPYING beside a COPYING.LESSER)."""
+def _root_files(node: dict[str, Any]) -> RootFiles:
     tree = node.get("object") or {}
-    entries = [(e["name"], e["type"]) for e in tree.get("entries") or []]
-    return classify(entries).licence_files[:2]
+    return classify((e["name"], e["type"]) for e in tree.get("entries") or [])
 
 
 def _job(items: Sequence[tuple[OwnerConfig, _Surveyed]]) -> Job:

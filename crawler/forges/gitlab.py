@@ -9,10 +9,15 @@ so an interrupted listing resumes on the exact page.
 Cost per project: the listing (1/100 of a request), then, only for a project that is new or
 whose ``last_activity_at`` moved, its root tree (file presence) and, only when the tree holds a
 licence file, that file's raw text, which our own detection reads (``?license=true`` would cost
-the same request and knows neither CeCILL nor Etalab). An unchanged project costs nothing but
-its listing line.
-GitLab gives no last-commit date without one more request per project: ``last_commit_at``
-stays empty and ``pushed_at`` holds ``last_activity_at``.
+the same request and knows neither CeCILL nor Etalab). Only while the licence is still unknown:
+the listing of REUSE's ``LICENSES/`` folder, then the package manifests. A publiccode.yml is
+read when the tree has one. An unchanged project costs nothing but its listing line.
+
+``pushed_at`` holds ``last_activity_at`` (GitLab's push-or-other-activity date). GitLab gives
+the default branch's last commit only at one more request per project: it is asked for the
+projects whose last activity is recent enough to make them active, the ones where "was it a
+commit?" matters; older projects keep ``last_commit_at`` empty, their activity read from
+``last_activity_at``.
 """
 
 from __future__ import annotations
@@ -43,7 +48,8 @@ from crawler.forges.base import (
     QueryRejected,
     RateLimited,
 )
-from crawler.licences import detect_files, normalise
+from crawler.licences import NOASSERTION, NONE, detect_files
+from crawler.metrics import activity_cutoffs
 from crawler.models import (
     AccountDone,
     Owner,
@@ -51,7 +57,8 @@ from crawler.models import (
     Repository,
     RepositoryPage,
 )
-from crawler.rootfiles import classify
+from crawler.publiccode import validate
+from crawler.rootfiles import RootFiles, classify
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +66,12 @@ PAGE_SIZE = 100
 API_SUFFIX = "/api/v4"
 #: Licence files read per project (one in the usual case).
 MAX_LICENCE_FILES = 2
+#: Package manifests read per project while none declares a licence.
+MAX_MANIFESTS = 2
 #: A licence file longer than this is not a licence text (detection refuses it anyway).
 MAX_LICENCE_BYTES = 256 * 1024
+#: The publiccode.yml validator refuses larger files.
+MAX_PUBLICCODE_BYTES = 512 * 1024
 
 
 class _TooLongWait(Exception):
@@ -328,6 +339,7 @@ class GitLabForge(Forge):
             known is not None
             and known.pushed_at == repository.pushed_at
             and known.details.get("licence")
+            and (known.publiccode_read or not known.details.get("has_publiccode"))
         ):
             return dataclasses.replace(repository, **known.details)  # type: ignore[arg-type]
         if project.get("empty_repo") or not repository.default_branch:
@@ -352,41 +364,94 @@ class GitLabForge(Forge):
         except AccountNotFound:
             entries = []  # a 404 tree: the default branch does not exist (empty repository)
         files = classify(entries)
-        licence, source = "NONE", "forge"
-        if files.licence_files:
-            licence, source = self._licence(project_id, repository, files.licence_files), "detected"
-        elif files.has_licence_file:  # only a REUSE LICENSES/ folder: let GitLab say
-            detail = self._json(self._get(f"/projects/{project_id}", {"license": "true"}))
-            key = (detail.get("license") or {}).get("key") if isinstance(detail, dict) else None
-            licence = normalise(key) or "NOASSERTION"
+        licence, source = self._licence(project_id, repository, files)
+        publiccode = None
+        if files.publiccode_files:
+            path = files.publiccode_files[0]
+            text = self._raw(project_id, repository, path, MAX_PUBLICCODE_BYTES)
+            if text is not None:
+                publiccode = validate(text).as_row(path)
         return dataclasses.replace(
             repository,
             licence=licence,
             licence_source=source,
+            last_commit_at=self._last_commit(project_id, repository),
             has_readme=files.has_readme,
             has_licence_file=files.has_licence_file,
             has_contributing=files.has_contributing,
             has_changelog=files.has_changelog,
             has_publiccode=files.has_publiccode,
+            publiccode=publiccode,
         )
 
-    def _licence(self, project_id: Any, repository: Repository, names: tuple[str, ...]) -> str:
-        """Our own detection on the root licence file(s): one request for the usual single
-        file, like ``?license=true`` would cost, but it knows CeCILL and Etalab, which GitLab
-        reports as "other". Two files at most (a GPL COPYING beside an LGPL COPYING.LESSER)."""
-        texts: dict[str, bytes] = {}
-        for name in names[:MAX_LICENCE_FILES]:
+    def _licence(
+        self, project_id: Any, repository: Repository, files: RootFiles
+    ) -> tuple[str, str]:
+        """The licence and where it came from (``forge`` when there was nothing to read; else
+        ``detected``, NONE included, or ``manifest``), read no further than needed, in order of
+        likelihood: the root licence file(s) (one request for the usual single file, like
+        ``?license=true`` would cost, but it knows CeCILL and Etalab, which GitLab reports as
+        "other"; two at most, a GPL COPYING beside an LGPL COPYING.LESSER), then the names in
+        REUSE's ``LICENSES/`` folder, then the package manifests."""
+        texts: dict[str, str | bytes | None] = {}
+        for name in files.licence_files[:MAX_LICENCE_FILES]:
+            text = self._raw(project_id, repository, name, MAX_LICENCE_BYTES)
+            if text is not None:
+                texts[name] = text
+        found = detect_files(texts)
+        for folder in files.licence_dirs:
+            if found.licence not in (NONE, NOASSERTION):
+                break
+            params = {"path": folder, "per_page": PAGE_SIZE, "ref": repository.default_branch}
             try:
-                response = self._get(
-                    f"/projects/{project_id}/repository/files/{quote(name, safe='')}/raw",
-                    {"ref": repository.default_branch},
-                )
+                for items, _cursor in self._listing(
+                    f"/projects/{project_id}/repository/tree", params, None
+                ):
+                    names = [e.get("name") for e in items if e.get("type") == "blob"]
+                    texts.update((f"{folder}/{name}", None) for name in names)
             except AccountNotFound:
-                continue  # listed in the tree, gone since: the other files decide
-            texts[name] = response.content[:MAX_LICENCE_BYTES]
+                continue
+            found = detect_files(texts)
+        for name in files.manifests[:MAX_MANIFESTS]:
+            if found.licence not in (NONE, NOASSERTION):
+                break
+            text = self._raw(project_id, repository, name, MAX_LICENCE_BYTES)
+            if text is not None:
+                texts[name] = text
+                found = detect_files(texts)
         if not texts:
-            return "NOASSERTION"
-        return detect_files(texts).licence
+            return (NOASSERTION if files.has_licence_file else NONE), "forge"
+        return found.licence, found.source
+
+    def _raw(self, project_id: Any, repository: Repository, path: str, limit: int) -> bytes | None:
+        """A file's raw content (at most ``limit`` bytes); ``None`` when it is gone since the
+        tree was listed."""
+        try:
+            response = self._get(
+                f"/projects/{project_id}/repository/files/{quote(path, safe='')}/raw",
+                {"ref": repository.default_branch},
+            )
+        except AccountNotFound:
+            return None
+        return response.content[:limit]
+
+    def _last_commit(self, project_id: Any, repository: Repository) -> str | None:
+        """The default branch's last commit date, for a project active recently enough."""
+        active_since, _ = activity_cutoffs(dt.datetime.now(dt.UTC))
+        if not repository.pushed_at or repository.pushed_at < active_since:
+            return None
+        try:
+            commits = self._json(
+                self._get(
+                    f"/projects/{project_id}/repository/commits",
+                    {"ref_name": repository.default_branch, "per_page": 1},
+                )
+            )
+        except AccountNotFound:
+            return None
+        if not isinstance(commits, list) or not commits or not isinstance(commits[0], dict):
+            return None
+        return iso(commits[0].get("committed_date"))
 
 
 def _next_page(response: requests.Response) -> str | None:

@@ -222,11 +222,13 @@ def _strip_lead_in(line: str) -> str:
     return _LEAD_IN.sub("", line).strip(" .")
 
 
-def detect(text: str | bytes, filename: str | None = None) -> Detection:
+def detect(text: str | bytes | None, filename: str | None = None) -> Detection:
     """The licence of one licence file.
 
     Args:
-        text: the file's content, as text or bytes (UTF-8, Windows-1252 or Latin-1).
+        text: the file's content, as text or bytes (UTF-8, Windows-1252 or Latin-1); ``None``
+            for a REUSE file known by its name only (REUSE requires the name to be the SPDX
+            id, so a crawler can list ``LICENSES/`` without reading each file).
         filename: its path in the repository; a REUSE ``LICENSES/<id>.txt`` name is a declaration
             that the text confirms or that stands when the text is not recognised.
 
@@ -234,6 +236,11 @@ def detect(text: str | bytes, filename: str | None = None) -> Detection:
         The SPDX id (``NOASSERTION`` when the text is not recognised, ``NONE`` when it is empty
         or only a copyright line), with its confidence and the reference that matched.
     """
+    if text is None:
+        named = _reuse_name(filename)
+        if named is None:  # a LicenseRef-… file, or not a REUSE path at all
+            return Detection(NOASSERTION, 0.0)
+        return Detection(named, 1.0, "REUSE file name")
     content = licence_text.decode(text)
     if len(content) > MAX_CHARS:
         log.debug("%s: %d characters, too long for a licence text", filename, len(content))
@@ -282,12 +289,13 @@ def _rank(path: str) -> tuple[int, int, str]:
     return (len(order) + 1 if in_reuse_dir else rank, len(extension), name)
 
 
-def detect_files(files: Mapping[str, str | bytes]) -> Detection:
+def detect_files(files: Mapping[str, str | bytes | None]) -> Detection:
     """The licence of a repository from its licence files (and manifests, as a fallback).
 
     Args:
         files: path in the repository → content, for the licence files (LICENSE, COPYING,
-            LICENSES/…) and, optionally, the package manifests of the root.
+            LICENSES/…) and, optionally, the package manifests of the root. A ``LICENSES/``
+            file's content may be ``None``: its REUSE name says the licence.
 
     Returns:
         One Detection: the licence all recognised files agree on; a known combination
@@ -307,7 +315,10 @@ def detect_files(files: Mapping[str, str | bytes]) -> Detection:
             result = from_reuse
     if result.licence in {NONE, NOASSERTION}:
         for path in sorted(manifests, key=lambda p: MANIFESTS.index(PurePosixPath(p).name)):
-            declared = from_manifest(path, licence_text.decode(manifests[path]))
+            text = manifests[path]
+            if text is None:
+                continue
+            declared = from_manifest(path, licence_text.decode(text))
             # A manifest saying "proprietary" does not overrule a licence file we cannot read.
             if (
                 declared is None
