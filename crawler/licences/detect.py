@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -118,9 +119,20 @@ class Reference:
     words: frozenset[str]
 
 
-@cache
+_loading = threading.Lock()
+
+
 def references() -> tuple[Reference, ...]:
-    """The reference texts, read and normalised once (about 70 texts, ~0.2 s)."""
+    """The reference texts, read and normalised once (about 70 texts, ~0.2 s).
+
+    Under a lock: a crawl detects from dozens of threads at once, and an unguarded cache let
+    each of them load its own copy on the first call (hundreds of MB at the peak)."""
+    with _loading:
+        return _references()
+
+
+@cache
+def _references() -> tuple[Reference, ...]:
     folder = resources.files(__package__).joinpath("data/texts")
     loaded: list[Reference] = []
     by_language: dict[tuple[str, str], frozenset[str]] = {}

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
@@ -179,9 +180,18 @@ def _read_json(name: str) -> Any:
     return json.loads(resources.files(__package__).joinpath(name).read_text(encoding="utf-8"))
 
 
-@cache
+_loading = threading.Lock()
+
+
 def spdx_list() -> SpdxList:
-    """SPDX's licence list, loaded once from the kept data file."""
+    """SPDX's licence list, loaded once from the kept data file (under a lock: crawler
+    threads ask for it at the same time)."""
+    with _loading:
+        return _spdx_list()
+
+
+@cache
+def _spdx_list() -> SpdxList:
     raw = _read_json(SPDX_DATA)
     licences = {
         entry["licenseId"]: SpdxLicence(
