@@ -549,7 +549,7 @@ def refresh_activity(db: sqlite_utils.Database, active_since: str, dormant_since
 
 
 def refresh_scores(
-    db: sqlite_utils.Database, rate: Callable[[dict[str, Any]], tuple[float, str]]
+    db: sqlite_utils.Database, rate: Callable[[dict[str, Any]], tuple[int, str]]
 ) -> int:
     """Recompute ``score`` and ``score_details`` of every current repository with ``rate``
     (row → score and its JSON explanation); only changed rows are written. Returns how many."""

@@ -215,7 +215,7 @@ def refresh_derived(db: sqlite_utils.Database) -> None:
     relink(db)
 
 
-def _rate(row: dict[str, Any]) -> tuple[float, str]:
+def _rate(row: dict[str, Any]) -> tuple[int, str]:
     rated = score(row)
     return rated.value, rated.details_json()
 

@@ -158,7 +158,7 @@ REPOSITORIES = Table(
         _c("activity", "TEXT", "Activité : active, dormant, inactive ou archived"),
         _c(
             "score",
-            "FLOAT",
+            "INTEGER",
             "Score de réutilisabilité, selon les règles de code.gouv.fr (voir score_details)",
         ),
         _c("first_seen_at", "TEXT", f"Premier parcours où le dépôt a été vu, {DATE}"),
