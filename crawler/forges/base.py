@@ -26,7 +26,9 @@ from crawler.models import (
     CrawlEvent,
     ForgeConfig,
     ForgeState,
+    KnownRepository,
     OwnerConfig,
+    Repository,
     RepositoryPage,
 )
 
@@ -174,6 +176,14 @@ class Forge(ABC):
             return False
         completed = dt.datetime.fromisoformat(known.completed_at.replace("Z", "+00:00"))
         return dt.datetime.now(dt.UTC) - completed < FULL_REFRESH_AFTER
+
+    def unchanged(self, repository: Repository) -> KnownRepository | None:
+        """What the database holds of the repository, if it was not pushed to since (GitHub's
+        pushedAt, GitLab's last_activity_at): its stored details still stand."""
+        known = self.state.repositories.get(repository.id)
+        if known is None or known.pushed_at != repository.pushed_at:
+            return None
+        return known
 
     @abstractmethod
     def plan(self, accounts: Sequence[OwnerConfig]) -> Plan:

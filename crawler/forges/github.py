@@ -393,12 +393,11 @@ class GitHubForge(Forge):
 
     def _known_licence(self, repository: Repository) -> Repository:
         """A licence we found before stays, unless the repository was pushed to since."""
-        known = self.state.repositories.get(repository.id)
+        known = self.unchanged(repository)
         source = known.details.get("licence_source") if known else None
         if (
             repository.licence in (NOASSERTION, NONE)
             and known is not None
-            and known.pushed_at == repository.pushed_at
             and source in ("detected", "manifest")
             and isinstance(known.details.get("licence"), str)
         ):
@@ -414,12 +413,8 @@ class GitHubForge(Forge):
         if repository.licence in (NOASSERTION, NONE) and repository.licence_source == "forge":
             wanted = _Wanted(files.licence_files[:2] + files.manifests, files.licence_dirs)
         if files.publiccode_files:
-            known = self.state.repositories.get(repository.id)
-            if not (
-                known is not None
-                and known.pushed_at == repository.pushed_at
-                and known.publiccode_read
-            ):
+            known = self.unchanged(repository)
+            if not (known is not None and known.publiccode_read):
                 wanted = dataclasses.replace(wanted, publiccode=files.publiccode_files[0])
         return wanted if wanted.files or wanted.folders or wanted.publiccode else None
 

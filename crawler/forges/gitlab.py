@@ -334,10 +334,9 @@ class GitLabForge(Forge):
         )
 
     def _with_details(self, repository: Repository, project: dict[str, Any]) -> Repository:
-        known = self.state.repositories.get(repository.id)
+        known = self.unchanged(repository)
         if (
             known is not None
-            and known.pushed_at == repository.pushed_at
             and known.details.get("licence")
             and (known.publiccode_read or not known.details.get("has_publiccode"))
         ):
@@ -354,16 +353,8 @@ class GitLabForge(Forge):
                 has_publiccode=False,
             )
         project_id = project["id"]
-        entries: list[tuple[str, str]] = []
-        tree_params = {"per_page": PAGE_SIZE, "ref": repository.default_branch}
-        try:
-            for items, _cursor in self._listing(
-                f"/projects/{project_id}/repository/tree", tree_params, None
-            ):
-                entries.extend((str(e.get("name")), str(e.get("type"))) for e in items)
-        except AccountNotFound:
-            entries = []  # a 404 tree: the default branch does not exist (empty repository)
-        files = classify(entries)
+        # A 404 root tree: the default branch does not exist (empty repository).
+        files = classify(self._tree(project_id, repository) or [])
         licence, source = self._licence(project_id, repository, files)
         publiccode = None
         if files.publiccode_files:
@@ -402,15 +393,8 @@ class GitLabForge(Forge):
         for folder in files.licence_dirs:
             if found.licence not in (NONE, NOASSERTION):
                 break
-            params = {"path": folder, "per_page": PAGE_SIZE, "ref": repository.default_branch}
-            try:
-                for items, _cursor in self._listing(
-                    f"/projects/{project_id}/repository/tree", params, None
-                ):
-                    names = [e.get("name") for e in items if e.get("type") == "blob"]
-                    texts.update((f"{folder}/{name}", None) for name in names)
-            except AccountNotFound:
-                continue
+            entries = self._tree(project_id, repository, folder) or []
+            texts.update((f"{folder}/{name}", None) for name, kind in entries if kind == "blob")
             found = detect_files(texts)
         for name in files.manifests[:MAX_MANIFESTS]:
             if found.licence not in (NONE, NOASSERTION):
@@ -422,6 +406,24 @@ class GitLabForge(Forge):
         if not texts:
             return (NOASSERTION if files.has_licence_file else NONE), "forge"
         return found.licence, found.source
+
+    def _tree(
+        self, project_id: Any, repository: Repository, path: str = ""
+    ) -> list[tuple[str, str]] | None:
+        """The ``(name, type)`` entries of a folder of the default branch (the root by
+        default), every page; ``None`` when GitLab answers 404."""
+        params: dict[str, Any] = {"per_page": PAGE_SIZE, "ref": repository.default_branch}
+        if path:
+            params["path"] = path
+        entries: list[tuple[str, str]] = []
+        try:
+            for items, _cursor in self._listing(
+                f"/projects/{project_id}/repository/tree", params, None
+            ):
+                entries.extend((str(e.get("name")), str(e.get("type"))) for e in items)
+        except AccountNotFound:
+            return None
+        return entries
 
     def _raw(self, project_id: Any, repository: Repository, path: str, limit: int) -> bytes | None:
         """A file's raw content (at most ``limit`` bytes); ``None`` when it is gone since the
