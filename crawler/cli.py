@@ -339,11 +339,12 @@ def serve(db_path: Path, port: int) -> None:
 
 def _serve(db_path: Path, port: int) -> None:
     url = f"http://127.0.0.1:{port}"
+    # Before the child starts: a SIGTERM while Datasette boots must still stop it (finally).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     process = datasette.start(db_path, port)
     try:
         datasette.wait_until_ready(url, process)
         click.echo(f"Datasette : {url}/{db_path.stem}  (Ctrl-C pour arrêter)")
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         process.wait()
     except KeyboardInterrupt:
         pass
