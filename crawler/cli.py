@@ -19,12 +19,13 @@ from rich.logging import RichHandler
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
 from crawler import db as store
+from crawler import orgs as orgs_module
 from crawler import publiccode, sill_sync
 from crawler.config import ConfigError, load_config, select, unsupported_forges
 from crawler.forges.base import RetryPolicy
 from crawler.licences import MANIFESTS, Detection, detect, from_manifest
 from crawler.lock import AlreadyRunning, exclusive
-from crawler.models import RunReport
+from crawler.models import FORGE_KINDS, RunReport
 from crawler.pipeline import Progress as CrawlProgress
 from crawler.pipeline import crawl as run_crawl
 from crawler.publish import datasette
@@ -160,7 +161,7 @@ def crawl(
 def _print_config_error(error: ConfigError) -> None:
     err.print(f"[red]Configuration invalide ({len(error.issues)} erreur(s)) :[/red]")
     for issue in error.issues:
-        err.print(f"  {issue}", markup=False, highlight=False)
+        err.print(f"  {issue}", markup=False, highlight=False, soft_wrap=True)
 
 
 @contextmanager
@@ -402,10 +403,13 @@ def orgs() -> None:
 
 
 @orgs.command()
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @config_option
 @common
-def validate(config_path: Path) -> None:
-    """Vérifie le fichier des comptes et signale chaque erreur avec sa ligne."""
+def validate(file: Path | None, config_path: Path) -> None:
+    """Vérifie le fichier des comptes (FILE, ou --config) et signale chaque erreur avec sa
+    ligne, avant une demande de fusion. Statut 2 si le fichier a des erreurs."""
+    config_path = file or config_path
     try:
         config = load_config(config_path)
     except ConfigError as error:
@@ -423,3 +427,59 @@ def validate(config_path: Path) -> None:
             f"{len(skipped)} forge(s) d'un type pas encore pris en charge : "
             + ", ".join(sorted({f.kind for f in skipped}))
         )
+
+
+@orgs.command("add")
+@click.argument("host")
+@click.argument("login")
+@click.option("--pso-id", help="Identifiant de l'organisme sur lannuaire.service-public.fr.")
+@click.option("--ministry", help="Ministère (sinon déduit du pso_id).")
+@click.option("--floss-policy", metavar="URL", help="Politique de publication des codes sources.")
+@click.option("--name", help="Nom affiché.")
+@click.option(
+    "--forge",
+    "forge_kind",
+    type=click.Choice(FORGE_KINDS),
+    help="Type de la forge, pour inscrire une forge absente du fichier.",
+)
+@click.option("--dry-run", is_flag=True, help="Montrer la modification sans rien écrire.")
+@config_option
+@common
+def orgs_add(
+    *,
+    host: str,
+    login: str,
+    pso_id: str | None,
+    ministry: str | None,
+    floss_policy: str | None,
+    name: str | None,
+    forge_kind: str | None,
+    dry_run: bool,
+    config_path: Path,
+) -> None:
+    """Inscrit le compte LOGIN de la forge HOST dans le fichier des comptes, en gardant
+    commentaires, ordre et mise en forme, et montre la modification (diff).
+
+    Statut 2 : doublon, forge inconnue sans --forge, ou fichier invalide (rien n'est écrit).
+    """
+    settings = {"pso_id": pso_id, "floss_policy": floss_policy, "name": name, "ministry": ministry}
+    try:
+        result = orgs_module.add_owner(
+            config_path, host, login, settings, forge_kind=forge_kind, dry_run=dry_run
+        )
+    except ConfigError as error:
+        _print_config_error(error)
+        sys.exit(2)
+    except orgs_module.OrgsError as error:
+        err.print(f"[red]{error}[/red]", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except OSError as error:
+        message = f"{config_path} : écriture impossible ({error.strerror})"
+        err.print(f"[red]{message}[/red]", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    click.echo(result.diff, nl=False)
+    what = f"{result.host}/{result.login}" + (" (nouvelle forge)" if result.new_host else "")
+    if result.written:
+        click.echo(f"Compte ajouté : {what} dans {result.path}.")
+    else:
+        click.echo(f"Essai : {what} serait ajouté à {result.path} ; rien n'est écrit.")
