@@ -483,3 +483,63 @@ def orgs_add(
         click.echo(f"Compte ajouté : {what} dans {result.path}.")
     else:
         click.echo(f"Essai : {what} serait ajouté à {result.path} ; rien n'est écrit.")
+
+
+_CHECK_LABELS = {
+    "ok": "[green]présent[/green]",
+    "missing": "[red]introuvable[/red]",
+    "renamed": "[yellow]renommé[/yellow]",
+    "error": "[red]erreur[/red]",
+    "unsupported": "[dim]non vérifiable[/dim]",
+}
+_KIND_LABELS = {"organization": "organisation", "user": "utilisateur", "group": "groupe"}
+
+
+@orgs.command("check")
+@click.argument("accounts", nargs=-1, metavar="[HOST/LOGIN]...")
+@click.option("--json", "as_json", is_flag=True, help="Résultat en JSON (une liste d'objets).")
+@config_option
+@common
+def orgs_check(accounts: tuple[str, ...], as_json: bool, config_path: Path) -> None:
+    """Demande à chaque forge si les comptes existent, leur type, leur nombre de dépôts publics
+    et s'ils ont été renommés ; sans argument, tous les comptes du fichier.
+
+    Les jetons sont ceux du parcours (variables d'environnement). Statut 1 si un compte est
+    introuvable, renommé ou n'a pas pu être vérifié ; 2 si l'entrée est invalide.
+    """
+    try:
+        targets = orgs_module.check_targets(load_config(config_path), accounts)
+    except ConfigError as error:
+        _print_config_error(error)
+        sys.exit(2)
+    except orgs_module.OrgsError as error:
+        err.print(f"[red]{error}[/red]", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    results = orgs_module.check_accounts(targets)
+    if as_json:
+        click.echo(json.dumps([r.as_dict() for r in results], ensure_ascii=False, indent=2))
+    else:
+        _print_checks(results)
+    sys.exit(1 if any(r.failed for r in results) else 0)
+
+
+def _print_checks(results: list[orgs_module.AccountCheck]) -> None:
+    from rich.table import Table
+
+    table = Table(title="Comptes des organisations sur leurs forges", title_justify="left")
+    for column in ("Compte", "État", "Type"):
+        table.add_column(column)
+    table.add_column("Dépôts publics", justify="right")
+    table.add_column("Détail")
+    for result in results:
+        table.add_row(
+            f"{result.host}/{result.login}",
+            _CHECK_LABELS[result.status],
+            _KIND_LABELS.get(result.kind or "", "—"),
+            "—" if result.repositories is None else str(result.repositories),
+            result.message or "",
+        )
+    out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+    out.print(table)
+    failed = sum(1 for r in results if r.failed)
+    click.echo(f"{len(results)} compte(s) vérifié(s), {failed} à corriger.")

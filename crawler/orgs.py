@@ -15,20 +15,27 @@ from __future__ import annotations
 import contextlib
 import difflib
 import io
+import json
 import logging
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urljoin, urlsplit
 
+import requests
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
 
-from crawler.config import ConfigError, ConfigIssue, load_config
+from crawler.config import ConfigError, ConfigIssue, load_config, token_for
+from crawler.forges.base import USER_AGENT
 from crawler.models import FORGE_KINDS, Config, ForgeConfig
 
 log = logging.getLogger(__name__)
@@ -327,3 +334,293 @@ def _write_atomically(path: Path, text: str) -> None:
     except BaseException:
         scratch.unlink(missing_ok=True)
         raise
+
+
+# --- check -------------------------------------------------------------------------------------
+
+#: At most this many requests in flight per forge host (politeness, as the crawler).
+PER_HOST = 4
+#: What ``orgs check`` reads of an answer at most: an account's JSON is a few kB.
+MAX_BODY = 1 << 20
+#: Same-host redirects followed at most per request.
+MAX_REDIRECTS = 5
+
+CHECK_STATUSES = ("ok", "missing", "renamed", "error", "unsupported")
+
+
+@dataclass(frozen=True)
+class AccountCheck:
+    """What the forge says of one account of the file."""
+
+    host: str
+    login: str
+    status: str
+    """``ok``, ``missing``, ``renamed`` (see ``canonical``), ``error`` (the forge could not
+    say), ``unsupported`` (a forge kind ``orgs check`` cannot ask yet)."""
+    kind: str | None = None
+    """``organization``, ``user`` or ``group``, as the forge says."""
+    repositories: int | None = None
+    """Public repositories (GitLab: projects of the group and its subgroups), when known."""
+    canonical: str | None = None
+    """The login or path the forge answers with; differs from ``login`` when renamed."""
+    message: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.status in ("missing", "renamed", "error")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "account": f"{self.host}/{self.login}",
+            "host": self.host,
+            "login": self.login,
+            "status": self.status,
+            "kind": self.kind,
+            "repositories": self.repositories,
+            "canonical": self.canonical,
+            "message": self.message,
+        }
+
+
+class _Offsite(Exception):
+    """A redirect off the forge's API (another scheme, host or port): never followed."""
+
+
+class _Unreadable(Exception):
+    """An answer too big, too slow or not the JSON expected."""
+
+
+@dataclass(frozen=True)
+class _Answer:
+    status: int
+    body: Any
+    headers: Mapping[str, str]
+    moved: bool
+    """A same-host redirect was followed to get it."""
+
+
+def check_targets(config: Config, targets: Sequence[str] = ()) -> list[tuple[ForgeConfig, str]]:
+    """The accounts to check: ``HOST/LOGIN`` targets (listed in the file or not, on a forge of
+    the file), or every listed account of the file.
+
+    Raises:
+        OrgsError: a target that is not ``HOST/LOGIN`` or whose host is not in the file.
+    """
+    if not targets:
+        return [(forge, owner.login) for forge in config.forges for owner in forge.owners]
+    chosen: list[tuple[ForgeConfig, str]] = []
+    for target in targets:
+        host, _, login = target.strip().strip("/").partition("/")
+        forge = config.forge(host.lower())
+        if not login:
+            raise OrgsError(f"« {target} » : attendu HÔTE/COMPTE, par exemple github.com/etalab")
+        if forge is None:
+            raise OrgsError(f"{config.path} : la forge « {host} » n'est pas dans le fichier")
+        listed = next((o.login for o in forge.owners if o.login.lower() == login.lower()), None)
+        chosen.append((forge, listed or login))
+    return chosen
+
+
+def check_accounts(
+    targets: Sequence[tuple[ForgeConfig, str]],
+    environ: Mapping[str, str] = os.environ,
+    *,
+    timeout: float = 20.0,
+) -> list[AccountCheck]:
+    """Ask each account's forge whether it exists, its kind, its public repositories and
+    whether it was renamed; in the order given, hosts in parallel, ``PER_HOST`` at most each.
+
+    Tokens are the crawler's (:func:`crawler.config.token_for`) and go only to their forge's
+    API: a redirect to another scheme, host or port is reported, never followed.
+    """
+    slots: dict[str, threading.BoundedSemaphore] = {
+        forge.host: threading.BoundedSemaphore(PER_HOST) for forge, _ in targets
+    }
+    tokens = {forge.host: token_for(forge, environ) for forge, _ in targets}
+
+    def one(target: tuple[ForgeConfig, str]) -> AccountCheck:
+        forge, login = target
+        with slots[forge.host]:
+            return _check(forge, login, tokens[forge.host], timeout)
+
+    if not targets:
+        return []
+    workers = min(len(targets), PER_HOST * len(slots), 32)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="orgs-check") as pool:
+        return list(pool.map(one, targets))
+
+
+def _check(forge: ForgeConfig, login: str, token: str | None, timeout: float) -> AccountCheck:
+    if forge.kind not in ("github", "gitlab"):
+        return AccountCheck(
+            forge.host, login, "unsupported", message=f"forge {forge.kind} : pas encore vérifiable"
+        )
+    with requests.Session() as session:
+        session.headers["User-Agent"] = USER_AGENT
+        if forge.kind == "github":
+            session.headers["Accept"] = "application/vnd.github+json"
+            session.headers["X-GitHub-Api-Version"] = "2022-11-28"
+            if token:
+                session.headers["Authorization"] = f"Bearer {token}"
+        elif token:
+            session.headers["PRIVATE-TOKEN"] = token
+        client = _Client(session, forge.api_url, timeout)
+        try:
+            if forge.kind == "github":
+                return _check_github(client, forge.host, login)
+            return _check_gitlab(client, forge.host, login)
+        except _Offsite as error:
+            message = f"redirection hors de la forge vers {error}, non suivie"
+        except _Unreadable as error:
+            message = f"réponse illisible : {error}"
+        except requests.RequestException as error:
+            message = f"forge injoignable : {type(error).__name__}"
+        log.warning("%s/%s: %s", forge.host, login, message)
+        return AccountCheck(forge.host, login, "error", message=message)
+
+
+class _Client:
+    """GET on one forge's API: same-host redirects followed, bodies capped, JSON decoded."""
+
+    def __init__(self, session: requests.Session, api_url: str, timeout: float) -> None:
+        self.session = session
+        self.api_url = api_url.rstrip("/")
+        self.origin = _origin(self.api_url)
+        self.timeout = timeout
+
+    def get(self, path: str, params: Mapping[str, str] | None = None) -> _Answer:
+        url = f"{self.api_url}{path}"
+        moved = False
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self.session.get(
+                url,
+                params=params,
+                allow_redirects=False,
+                stream=True,
+                timeout=(min(self.timeout, 10.0), self.timeout),
+            )
+            with response:
+                if response.is_redirect or response.status_code in (301, 302, 303, 307, 308):
+                    location = urljoin(response.url, response.headers.get("Location", ""))
+                    if _origin(location) != self.origin:
+                        raise _Offsite(urlsplit(location).netloc or location)
+                    url, params, moved = location, None, True
+                    continue
+                body = _read(response, self.timeout)
+                headers = dict(response.headers)
+                status = response.status_code
+            try:
+                value = json.loads(body) if body else None
+            except ValueError:
+                if status == 200:
+                    raise _Unreadable("pas du JSON") from None
+                value = None
+            return _Answer(status, value, headers, moved)
+        raise _Unreadable(f"plus de {MAX_REDIRECTS} redirections")
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(scheme)
+    except ValueError:
+        port = -1
+    return scheme, (parts.hostname or "").lower(), port
+
+
+def _read(response: requests.Response, timeout: float) -> bytes:
+    """The body, at most ``MAX_BODY`` bytes and ``timeout`` seconds in all (a trickling
+    answer must not hang the check)."""
+    deadline = time.monotonic() + timeout
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_content(64 * 1024):
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise _Unreadable(f"plus de {MAX_BODY // 1024} kio")
+        if time.monotonic() > deadline:
+            raise _Unreadable(f"plus de {timeout:.0f} s")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _http_error(host: str, login: str, answer: _Answer) -> AccountCheck:
+    if answer.status == 401:
+        message = "jeton refusé (401) : vérifiez la variable d'environnement du jeton"
+    elif answer.status in (403, 429):
+        message = f"accès refusé ou limite de requêtes atteinte ({answer.status})"
+    else:
+        message = f"réponse inattendue de la forge (HTTP {answer.status})"
+    return AccountCheck(host, login, "error", message=message)
+
+
+def _verdict(
+    host: str, login: str, kind: str, canonical: str, repositories: int | None, *, moved: bool
+) -> AccountCheck:
+    if moved or canonical.lower() != login.lower():
+        return AccountCheck(
+            host,
+            login,
+            "renamed",
+            kind,
+            repositories,
+            canonical,
+            f"renommé en « {canonical} » : mettez le fichier à jour",
+        )
+    return AccountCheck(host, login, "ok", kind, repositories, canonical)
+
+
+def _check_github(client: _Client, host: str, login: str) -> AccountCheck:
+    # /users/LOGIN answers organisations too (type "Organization"), with public_repos.
+    answer = client.get(f"/users/{quote(login, safe='')}")
+    if answer.status == 404:
+        return AccountCheck(host, login, "missing", message="compte introuvable sur la forge")
+    if answer.status != 200:
+        return _http_error(host, login, answer)
+    body = answer.body
+    if not isinstance(body, dict) or not isinstance(body.get("login"), str):
+        raise _Unreadable("pas un compte GitHub")
+    kind = "organization" if body.get("type") == "Organization" else "user"
+    repositories = body.get("public_repos")
+    count = repositories if isinstance(repositories, int) else None
+    return _verdict(host, login, kind, body["login"], count, moved=answer.moved)
+
+
+def _check_gitlab(client: _Client, host: str, login: str) -> AccountCheck:
+    encoded = quote(login, safe="")
+    answer = client.get(f"/groups/{encoded}", {"with_projects": "false"})
+    if answer.status == 200:
+        body = answer.body
+        if not isinstance(body, dict) or not isinstance(body.get("full_path"), str):
+            raise _Unreadable("pas un groupe GitLab")
+        # As the crawler lists a group: its subgroups' projects, not those shared with it.
+        count = _total(
+            client,
+            f"/groups/{body.get('id')}/projects",
+            {"include_subgroups": "true", "with_shared": "false"},
+        )
+        return _verdict(host, login, "group", body["full_path"], count, moved=answer.moved)
+    if answer.status != 404:
+        return _http_error(host, login, answer)
+    users = client.get("/users", {"username": login})
+    if users.status != 200:
+        return _http_error(host, login, users)
+    found = [u for u in users.body or () if isinstance(u, dict) and isinstance(u.get("id"), int)]
+    if not found or "/" in login:
+        return AccountCheck(host, login, "missing", message="groupe ou utilisateur introuvable")
+    user = found[0]
+    count = _total(client, f"/users/{user['id']}/projects", {})
+    username = user.get("username")
+    canonical = username if isinstance(username, str) else login
+    return _verdict(host, login, "user", canonical, count, moved=users.moved)
+
+
+def _total(client: _Client, path: str, params: Mapping[str, str]) -> int | None:
+    """A GitLab listing's ``X-Total`` (None when GitLab leaves it out, above 10,000)."""
+    query = {**params, "visibility": "public", "per_page": "1", "simple": "true"}
+    answer = client.get(path, query)
+    if answer.status != 200:
+        return None
+    total = answer.headers.get("X-Total", "")
+    return int(total) if total.isdigit() else None

@@ -98,6 +98,23 @@ class Settings:
     (summed over the query, aliases multiplying) answers GitHub's 502 timeout."""
     pagination_loop_hosts: set[str] = field(default_factory=set)
     """Hosts whose listings point their next page back at the same page."""
+    renames: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Renamed accounts, per host: old login (or GitLab group path) → the dataset's login.
+    GitHub REST answers the old login with a 301 redirect, GitLab with the moved group."""
+
+    def renamed(self, host: str, login: str) -> str | None:
+        """The new login or path of a renamed ``login`` on ``host`` (a GitLab path under a
+        renamed group moves with it), or None."""
+        moves = {old.lower(): new for old, new in self.renames.get(host, {}).items()}
+        lowered = login.lower()
+        if lowered in moves:
+            return moves[lowered]
+        parent = lowered.rpartition("/")[0]
+        while parent:
+            if parent in moves:
+                return f"{moves[parent]}/{login[len(parent) + 1 :]}"
+            parent = parent.rpartition("/")[0]
+        return None
 
 
 @dataclass(frozen=True, slots=True)

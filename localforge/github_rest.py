@@ -63,6 +63,10 @@ def handle(api: GitHubApi, request: ApiRequest, caller: Caller) -> ApiResponse:
         }
         return _answer(api, caller, 403, body, {}, charge=False)
     ctx = Context(api, request, request.params)
+    moved = _moved(ctx, path)
+    if moved is not None:
+        return _answer(api, caller, 301, moved[0], moved[1], charge=True)
+    path = _by_id(ctx, path)
     for pattern, handler in _ROUTES:
         match = pattern.match(path)
         if match:
@@ -367,6 +371,56 @@ def content_json(
         value.update({"content": encoded, "encoding": "base64"})
     value["_links"] = {"self": self_url, "git": git_url, "html": html_url}
     return value
+
+
+# --- renamed accounts --------------------------------------------------------------------------
+
+# GitHub documents its 301 for a renamed or transferred repository ("Moved Permanently", the
+# new place in `Location` and in the body's `url`, by id: https://api.github.com/repositories/ID),
+# and PyGithub's Requester follows a 301 only on the same scheme and host (it raises otherwise).
+# For a renamed account the local forge answers the old login the same way, by id, as GitHub's
+# own pagination links name accounts (/user/ID/repos, /organizations/ID/repos): an old login
+# that is in use again is that account's, never redirected.
+_REDIRECTS_DOCS = (
+    f"{DOCS}/using-the-rest-api/best-practices-for-using-the-rest-api#follow-redirects"
+)
+_ACCOUNT_PATH = re.compile(r"^/(?P<scope>users|orgs)/(?P<login>[^/]+)(?P<rest>/.*)?$")
+_ID_PATH = re.compile(r"^/(?P<scope>user|organizations)/(?P<id>[0-9]+)(?P<rest>/.*)?$")
+
+
+def _moved(ctx: Context, path: str) -> tuple[JsonObject, dict[str, str]] | None:
+    """The 301 answer of a renamed account's old login, or None."""
+    match = _ACCOUNT_PATH.match(path)
+    if match is None:
+        return None
+    login = unquote(match["login"])
+    dataset, host = ctx.api.dataset, ctx.api.host
+    if dataset.account(host, login) is not None:
+        return None
+    new = ctx.api.settings.renamed(host, login)
+    account = dataset.account(host, new) if new else None
+    if account is None or (match["scope"] == "orgs" and account.kind != "organization"):
+        return None
+    scope = "organizations" if match["scope"] == "orgs" else "user"
+    location = f"{ctx.base}/{scope}/{account.database_id}{match['rest'] or ''}"
+    if ctx.request.query:
+        location += f"?{ctx.request.query}"
+    body = {"message": "Moved Permanently", "url": location, "documentation_url": _REDIRECTS_DOCS}
+    return body, {"Location": location}
+
+
+def _by_id(ctx: Context, path: str) -> str:
+    """``/user/ID…`` and ``/organizations/ID…`` as the login paths they stand for."""
+    match = _ID_PATH.match(path)
+    if match is None:
+        return path
+    account = ctx.api.dataset.account_by_id(int(match["id"]), ctx.api.host)
+    if account is None:
+        return "/not-found"
+    if match["scope"] == "organizations" and account.kind != "organization":
+        return "/not-found"
+    scope = "orgs" if match["scope"] == "organizations" else "users"
+    return f"/{scope}/{account.login}{match['rest'] or ''}"
 
 
 # --- handlers ----------------------------------------------------------------------------------

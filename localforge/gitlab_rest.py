@@ -718,6 +718,11 @@ def _group(ctx: Context, raw: str) -> Account:
         if ident.isdigit()
         else dataset.account(ctx.host, ident)
     )
+    if found is None and not ident.isdigit():
+        # GitLab keeps a redirect route for a renamed or moved group (and what it holds): the
+        # API answers the old path with the group at its new full_path, until the path is taken.
+        moved = ctx.api.settings.renamed(ctx.host, ident)
+        found = dataset.account(ctx.host, moved) if moved else None
     if found is None or found.kind != "group":
         raise not_found("Group")
     return found
@@ -740,6 +745,9 @@ def _project(ctx: Context, raw: str) -> Repository:
     ident = unquote(raw)
     dataset = ctx.api.dataset
     found = dataset.project(ctx.host, int(ident) if ident.isdigit() else ident)
+    if found is None and not ident.isdigit():  # a project under a renamed group (redirect route)
+        moved = ctx.api.settings.renamed(ctx.host, ident)
+        found = dataset.project(ctx.host, moved) if moved else None
     if found is None or not ctx.visible(found):
         raise not_found("Project")
     return found

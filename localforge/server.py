@@ -64,6 +64,8 @@ class LocalForge:
         pagination_loop_hosts: hosts whose listings point their next page at the same page.
         fault_only_paths: a regular expression: only requests whose ``/<host>/<path>?<query>``
             it matches (``re.search``) are drawn for faults.
+        renames: per host, old login (or GitLab group path) → the dataset's login: renamed
+            accounts (GitHub REST redirects the old login, GitLab answers the moved group).
     """
 
     def __init__(
@@ -83,6 +85,7 @@ class LocalForge:
         graphql_max_nodes: int | None = None,
         pagination_loop_hosts: set[str] | None = None,
         fault_only_paths: str | None = None,
+        renames: dict[str, dict[str, str]] | None = None,
     ) -> None:
         self.dataset = dataset
         self.latency = latency
@@ -98,6 +101,7 @@ class LocalForge:
             rate_limit=rate_limit,
             graphql_max_nodes=graphql_max_nodes,
             pagination_loop_hosts=set(pagination_loop_hosts or ()),
+            renames={host: dict(moves) for host, moves in (renames or {}).items()},
         )
         self.apis: dict[str, HostApi] = {"github.com": GitHubApi(dataset, self.settings)}
         for name in dataset.hosts():
@@ -145,6 +149,14 @@ class LocalForge:
     @pagination_loop_hosts.setter
     def pagination_loop_hosts(self, hosts: set[str]) -> None:
         self.settings.pagination_loop_hosts = set(hosts)
+
+    @property
+    def renames(self) -> dict[str, dict[str, str]]:
+        return self.settings.renames
+
+    @renames.setter
+    def renames(self, renames: dict[str, dict[str, str]]) -> None:
+        self.settings.renames = {host: dict(moves) for host, moves in renames.items()}
 
     @property
     def fault_kinds(self) -> tuple[str, ...]:

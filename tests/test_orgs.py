@@ -4,13 +4,20 @@ file, and against the local forge over real HTTP."""
 from __future__ import annotations
 
 import difflib
+import json
 import shutil
+import threading
+import time
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
+import requests
 from click.testing import CliRunner
+from hostile import Answer, HostileServer, json_answer
 
 from crawler.cli import main
+from localforge import Dataset, LocalForge
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL = ROOT / "config" / "organisations.yml"
@@ -219,3 +226,252 @@ def test_whole_instance_forges_and_github_subgroups_are_refused(accounts):
     result = codegouv("orgs", "add", "github.com", "a/b", "--config", str(accounts))
     assert result.exit_code == 2
     assert accounts.read_text() == before
+
+
+# --- check -------------------------------------------------------------------------------------
+
+TOKEN = "glpat-FAKE-orgs-check-0123456789"
+
+
+@pytest.fixture(scope="module")
+def renaming_forge():
+    """A local forge of its own, where one GitHub organisation, one GitHub user and one GitLab
+    group were renamed (their old logins are redirected)."""
+    dataset = Dataset.load()
+    github = dataset.accounts("github.com")
+    org = next(a for a in github if a.kind == "organization" and a.repositories_count > 1)
+    user = next(a for a in github if a.kind == "user" and a.repositories_count > 0)
+    host = next(
+        h
+        for h in dataset.hosts()
+        if dataset.kind(h) == "gitlab"
+        and any(a.kind == "group" and dataset.descendants(h, a.login) for a in dataset.accounts(h))
+    )
+    group = next(
+        a
+        for a in dataset.accounts(host)
+        if a.kind == "group" and dataset.descendants(host, a.login)
+    )
+    renames = {
+        "github.com": {"ancienne-orga": org.login, "ancien-compte": user.login},
+        host: {"ancien-groupe": group.login},
+    }
+    with LocalForge(dataset, renames=renames) as forge:
+        yield forge, org, user, host, group
+
+
+def public_projects(forge: LocalForge, host: str, group: str) -> int:
+    """A group's public projects and its subgroups', as the crawler lists them."""
+    ds = forge.dataset
+    paths = [group, *(a.login for a in ds.descendants(host, group))]
+    return sum(1 for p in paths for r in ds.repositories(host, p) if r.visibility == "public")
+
+
+def forge_config(path: Path, forge: LocalForge, host: str, owners: list[str]) -> Path:
+    lines = [
+        "github.com:",
+        "  forge: github",
+        f"  api_url: {forge.api_url('github.com')}",
+        "  owners:",
+        *(f"    {login}:" for login in owners if "@" not in login),
+        f"{host}:",
+        "  forge: gitlab",
+        f"  api_url: {forge.api_url(host)}",
+        "  owners:",
+        *(f"    {login[1:]}:" for login in owners if login.startswith("@")),
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_check_reports_existing_missing_and_renamed_accounts(renaming_forge, tmp_path):
+    forge, org, user, host, group = renaming_forge
+    config = forge_config(
+        tmp_path / "organisations.yml",
+        forge,
+        host,
+        [
+            org.login,
+            user.login,
+            "ancienne-orga",
+            "ancien-compte",
+            "compte-absent",
+            f"@{group.login}",
+            "@ancien-groupe",
+            "@groupe-absent",
+        ],
+    )
+    result = codegouv("orgs", "check", "--json", "--config", str(config))
+    assert result.exit_code == 1, result.stderr
+    found = {item["account"]: item for item in json.loads(result.stdout)}
+    assert list(found) == [
+        f"github.com/{org.login}",
+        f"github.com/{user.login}",
+        "github.com/ancienne-orga",
+        "github.com/ancien-compte",
+        "github.com/compte-absent",
+        f"{host}/{group.login}",
+        f"{host}/ancien-groupe",
+        f"{host}/groupe-absent",
+    ]
+    projects = public_projects(forge, host, group.login)
+    summary = {
+        account: (i["status"], i["kind"], i["repositories"], i["canonical"])
+        for account, i in found.items()
+    }
+    assert summary == {
+        f"github.com/{org.login}": ("ok", "organization", org.repositories_count, org.login),
+        f"github.com/{user.login}": ("ok", "user", user.repositories_count, user.login),
+        "github.com/ancienne-orga": ("renamed", "organization", org.repositories_count, org.login),
+        "github.com/ancien-compte": ("renamed", "user", user.repositories_count, user.login),
+        "github.com/compte-absent": ("missing", None, None, None),
+        f"{host}/{group.login}": ("ok", "group", projects, group.login),
+        f"{host}/ancien-groupe": ("renamed", "group", projects, group.login),
+        f"{host}/groupe-absent": ("missing", None, None, None),
+    }
+    assert set(found[f"{host}/ancien-groupe"]) == {
+        "account",
+        "host",
+        "login",
+        "status",
+        "kind",
+        "repositories",
+        "canonical",
+        "message",
+    }
+    assert group.login in found[f"{host}/ancien-groupe"]["message"]
+
+
+def test_check_table_and_exit_0_when_every_account_is_there(renaming_forge, tmp_path):
+    forge, org, _user, host, group = renaming_forge
+    config = forge_config(
+        tmp_path / "organisations.yml", forge, host, ["ancienne-orga", f"@{group.login}"]
+    )
+    result = codegouv(
+        "orgs", "check", f"github.com/{org.login}", f"{host}/{group.login}", "--config", str(config)
+    )
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert f"github.com/{org.login}" in result.stdout and "organisation" in result.stdout
+    assert "ancienne-orga" not in result.stdout  # only the accounts asked for
+    assert "2 compte(s) vérifié(s), 0 à corriger." in result.stdout
+
+    result = codegouv("orgs", "check", "github.com/ancienne-orga", "--config", str(config))
+    assert result.exit_code == 1
+    assert "renommé" in result.stdout and org.login in result.stdout
+
+
+def test_check_refuses_a_target_on_a_host_not_in_the_file(renaming_forge, tmp_path):
+    forge, _org, _user, host, _group = renaming_forge
+    config = forge_config(tmp_path / "organisations.yml", forge, host, ["x", "@y"])
+    result = codegouv("orgs", "check", "gitlab.inconnu.fr/x", "--config", str(config))
+    assert result.exit_code == 2
+    assert "gitlab.inconnu.fr" in result.stderr
+
+
+def hostile_config(path: Path, kind: str, api_url: str, logins: list[str]) -> Path:
+    host = "github.com" if kind == "github" else "gitlab.example.org"
+    owners = "".join(f"    {login}:\n" for login in logins)
+    path.write_text(f"{host}:\n  forge: {kind}\n  api_url: {api_url}\n  owners:\n{owners}")
+    return path
+
+
+@pytest.mark.parametrize("kind", ["github", "gitlab"])
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_check_never_follows_a_redirect_to_another_host(tmp_path, kind, status):
+    env = {"GITHUB_TOKEN": TOKEN, "GITLAB_TOKEN_GITLAB_EXAMPLE_ORG": TOKEN}
+    with HostileServer(lambda seen: json_answer({"login": "x", "full_path": "x"})) as other:
+
+        def route(seen):
+            return Answer(status, b"", {"Location": f"{other.url}{seen.path}"})
+
+        with HostileServer(route) as forge:
+            api = forge.url if kind == "github" else f"{forge.url}/api/v4"
+            config = hostile_config(tmp_path / "organisations.yml", kind, api, ["compte"])
+            result = CliRunner(env=env).invoke(
+                main, ["orgs", "check", "--json", "--config", str(config)]
+            )
+            assert result.exit_code == 1, result.output
+            (item,) = json.loads(result.stdout)
+            assert item["status"] == "error"
+            assert "non suivie" in item["message"] and str(other.port) in item["message"]
+            # The forge got the token (it is its own); the other host got nothing at all.
+            assert forge.saw_token(TOKEN)
+            assert other.requests == []
+
+
+def test_check_follows_a_same_host_redirect_and_reports_the_rename(tmp_path):
+    def route(seen):
+        if seen.route == "/users/ancien":
+            return Answer(301, b"", {"Location": "/user/42"})
+        if seen.route == "/user/42":
+            return json_answer({"login": "nouveau", "type": "Organization", "public_repos": 7})
+        return json_answer({"message": "Not Found"}, 404)
+
+    with HostileServer(route) as forge:
+        config = hostile_config(tmp_path / "organisations.yml", "github", forge.url, ["ancien"])
+        result = CliRunner(env={"GITHUB_TOKEN": TOKEN}).invoke(
+            main, ["orgs", "check", "--json", "--config", str(config)]
+        )
+        (item,) = json.loads(result.stdout)
+        assert (item["status"], item["canonical"], item["repositories"]) == (
+            "renamed",
+            "nouveau",
+            7,
+        )
+        assert [seen.route for seen in forge.requests] == ["/users/ancien", "/user/42"]
+        for seen in forge.requests:
+            assert seen.headers["Authorization"] == f"Bearer {TOKEN}"
+            assert seen.headers["User-Agent"].startswith("codegouv-inventory/")
+
+
+def test_check_asks_at_most_4_at_once_per_host(tmp_path):
+    lock = threading.Lock()
+    state = {"now": 0, "most": 0}
+
+    def route(seen):
+        with lock:
+            state["now"] += 1
+            state["most"] = max(state["most"], state["now"])
+        time.sleep(0.2)
+        with lock:
+            state["now"] -= 1
+        login = seen.route.rsplit("/", 1)[-1]
+        return json_answer({"login": login, "type": "User", "public_repos": 1})
+
+    with HostileServer(route) as forge:
+        logins = [f"compte-{n}" for n in range(12)]
+        config = hostile_config(tmp_path / "organisations.yml", "github", forge.url, logins)
+        result = codegouv("orgs", "check", "--json", "--config", str(config))
+    assert result.exit_code == 0, result.output
+    assert [i["login"] for i in json.loads(result.stdout)] == logins
+    assert len(forge.requests) == 12
+    assert 2 <= state["most"] <= 4
+
+
+def test_local_forge_redirects_renamed_github_accounts_like_github(renaming_forge):
+    forge, org, user, _host, _group = renaming_forge
+    base = forge.api_url("github.com")
+    answer = requests.get(f"{base}/orgs/ancienne-orga/repos?per_page=2", allow_redirects=False)
+    assert answer.status_code == 301
+    location = f"{base}/organizations/{org.database_id}/repos?per_page=2"
+    assert answer.headers["Location"] == location
+    assert answer.json()["message"] == "Moved Permanently" and answer.json()["url"] == location
+    followed = requests.get(location)
+    assert followed.status_code == 200 and len(followed.json()) == 2
+    assert followed.json()[0]["owner"]["login"] == org.login
+    # A user is not an organisation; an account's current login is never redirected.
+    assert requests.get(f"{base}/orgs/ancien-compte", allow_redirects=False).status_code == 404
+    moved = requests.get(f"{base}/users/ancien-compte", allow_redirects=False)
+    assert moved.headers["Location"] == f"{base}/user/{user.database_id}"
+    assert requests.get(f"{base}/users/{org.login}", allow_redirects=False).status_code == 200
+
+
+def test_local_forge_answers_a_moved_gitlab_group_at_its_new_path(renaming_forge):
+    forge, _org, _user, host, group = renaming_forge
+    api = forge.api_url(host)
+    answer = requests.get(f"{api}/groups/ancien-groupe", params={"with_projects": "false"})
+    assert answer.status_code == 200 and answer.json()["full_path"] == group.login
+    sub = forge.dataset.descendants(host, group.login)[0]
+    old_sub = "ancien-groupe/" + sub.login.split("/", 1)[1]
+    answer = requests.get(f"{api}/groups/{quote(old_sub, safe='')}")
+    assert answer.status_code == 200 and answer.json()["full_path"] == sub.login
