@@ -21,6 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from crawler import db as store
 from crawler import orgs as orgs_module
 from crawler import publiccode, sill_sync
+from crawler import status as status_module
 from crawler.config import ConfigError, load_config, select, unsupported_forges
 from crawler.forges.base import RetryPolicy
 from crawler.licences import MANIFESTS, Detection, detect, from_manifest
@@ -543,3 +544,110 @@ def _print_checks(results: list[orgs_module.AccountCheck]) -> None:
     out.print(table)
     failed = sum(1 for r in results if r.failed)
     click.echo(f"{len(results)} compte(s) vérifié(s), {failed} à corriger.")
+
+
+# --- status -----------------------------------------------------------------------------------
+
+
+@main.command("status")
+@db_option
+@click.option(
+    "--max-age",
+    "max_age",
+    type=click.FloatRange(min=0, min_open=True),
+    default=status_module.DEFAULT_MAX_AGE_HOURS,
+    show_default=True,
+    metavar="HEURES",
+    help="Âge maximal des données d'une forge avant alerte.",
+)
+@click.option("--runs", default=5, show_default=True, help="Nombre de parcours affichés.")
+@click.option("--json", "as_json", is_flag=True, help="Résultat en JSON, pour les scripts.")
+@common
+def status_command(db_path: Path, max_age: float, runs: int, as_json: bool) -> None:
+    """État de l'inventaire pour l'exploitation : derniers parcours, fraîcheur par forge,
+    comptes en échec et depuis quand, dernière publication. Ne modifie pas la base.
+
+    Statut 1 si les données d'une forge ont plus de --max-age heures ou si la dernière
+    publication a échoué (pour une sonde de supervision) ; 2 si la base est illisible.
+    """
+    try:
+        state = status_module.read_status(db_path, max_age_hours=max_age, runs=runs)
+    except status_module.StatusError as error:
+        err.print(f"[red]{error}[/red]", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    if as_json:
+        click.echo(json.dumps(state.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        _print_status(state)
+    sys.exit(0 if state.healthy else 1)
+
+
+def _hours(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f} h"
+
+
+def _print_status(state: status_module.Status) -> None:
+    from rich.table import Table
+
+    out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+    runs = Table(title="Derniers parcours", title_justify="left")
+    for column in ("N°", "Début", "Fin", "Résultat", "Durée", "Comptes lus", "En échec", "Dépôts"):
+        runs.add_column(column)
+    for run in state.runs:
+        duration = "—" if run.duration_seconds is None else f"{run.duration_seconds:.0f} s"
+        runs.add_row(
+            str(run.id),
+            run.started_at or "—",
+            run.finished_at or "—",
+            run.status or "—",
+            duration,
+            *("—" if v is None else str(v) for v in (run.accounts_ok, run.accounts_failed)),
+            "—" if run.repositories_seen is None else str(run.repositories_seen),
+        )
+    out.print(runs if state.runs else "Aucun parcours enregistré.")
+    forges = Table(
+        title=f"Fraîcheur par forge (alerte au-delà de {state.max_age_hours:g} h)",
+        title_justify="left",
+    )
+    for column in ("Forge", "Dernier parcours", "Résultat", "Dernier succès", "Âge", ""):
+        forges.add_column(column)
+    for forge in state.forges:
+        forges.add_row(
+            forge.host,
+            forge.last_crawled_at or "—",
+            forge.status or "—",
+            forge.last_success_at or "jamais",
+            _hours(forge.age_hours),
+            "[red]périmée[/red]" if forge.stale else "[green]à jour[/green]",
+        )
+    out.print(forges)
+    if state.failing_accounts:
+        failing = Table(title="Comptes en échec", title_justify="left")
+        for column in ("Compte", "En échec depuis", "Échecs", "Dernière erreur"):
+            failing.add_column(column)
+        for account in state.failing_accounts:
+            failing.add_row(
+                account.id,
+                account.failing_since or "—",
+                str(account.failures),
+                account.last_error or "—",
+            )
+        out.print(failing)
+    else:
+        out.print("Aucun compte en échec.")
+    publish = state.publish
+    if publish is None:
+        out.print("Publication : jamais publié.")
+    else:
+        verdict = "[red]échec[/red]" if publish.failed else (publish.status or "?")
+        out.print(
+            f"Publication : {verdict}, commencée {publish.started_at or '?'}, "
+            f"finie {publish.finished_at or '—'}"
+            + (f", dans {publish.out_dir}" if publish.out_dir else "")
+            + (f" — {publish.error}" if publish.error else ""),
+            soft_wrap=True,
+        )
+    if state.healthy:
+        out.print("[green]État : tout va bien.[/green]")
+    for problem in state.problems:
+        out.print(f"[red]Alerte : {problem}[/red]", soft_wrap=True)
