@@ -194,6 +194,12 @@ def _with_owner(
         return text + head + f"{host}:\n  forge: {forge_kind}\n  owners:\n" + block
     host_key = next(key for key in document if str(key).strip().lower() == host)
     owners = document[host_key]["owners"]
+    if not isinstance(owners, CommentedMap) or owners.fa.flow_style():
+        line = document[host_key].lc.key("owners")[0] + 1
+        raise OrgsError(
+            f"{where}:{line} : les « owners » de {host} sont écrits sur une ligne "
+            "({…}) : ajoutez le compte à la main"
+        )
     last = list(owners)[-1]
     line, column = owners.lc.key(last)
     insert_at = _end_of_entry(lines, line, column)
@@ -535,14 +541,18 @@ def _read(response: requests.Response, timeout: float) -> bytes:
     deadline = time.monotonic() + timeout
     chunks: list[bytes] = []
     size = 0
-    for chunk in response.iter_content(64 * 1024):
+    while True:
+        # read1, not iter_content: it returns what one read of the socket gives, so a body
+        # trickled a byte at a time meets the deadline instead of waiting for 64 kB.
+        chunk = response.raw.read1(64 * 1024, decode_content=True)
+        if not chunk:
+            return b"".join(chunks)
         size += len(chunk)
         if size > MAX_BODY:
             raise _Unreadable(f"plus de {MAX_BODY // 1024} kio")
         if time.monotonic() > deadline:
             raise _Unreadable(f"plus de {timeout:.0f} s")
         chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _http_error(host: str, login: str, answer: _Answer) -> AccountCheck:

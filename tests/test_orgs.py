@@ -14,9 +14,11 @@ from urllib.parse import quote
 import pytest
 import requests
 from click.testing import CliRunner
-from hostile import Answer, HostileServer, json_answer
+from hostile import Answer, HostileServer, endless, json_answer
 
 from crawler.cli import main
+from crawler.config import load_config
+from crawler.orgs import check_accounts, check_targets
 from localforge import Dataset, LocalForge
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,8 +86,6 @@ def test_add_changes_only_the_added_lines_of_the_real_file(accounts):
     assert f"+    nouvelle-orga:\n+      pso_id: {PSO}\n" in result.stdout
     # And the crawler reads the account, with the ministry derived from its pso_id.
     assert codegouv("orgs", "validate", str(accounts)).exit_code == 0
-    from crawler.config import load_config
-
     owner = next(
         o for o in load_config(accounts).forge("github.com").owners if o.login == "nouvelle-orga"
     )
@@ -475,3 +475,29 @@ def test_local_forge_answers_a_moved_gitlab_group_at_its_new_path(renaming_forge
     old_sub = "ancien-groupe/" + sub.login.split("/", 1)[1]
     answer = requests.get(f"{api}/groups/{quote(old_sub, safe='')}")
     assert answer.status_code == 200 and answer.json()["full_path"] == sub.login
+
+
+def test_check_gives_up_on_a_trickling_or_huge_answer(tmp_path):
+    def route(seen):
+        if seen.route == "/users/lent":
+            return Answer(200, chunks=endless(b" "), pause=0.2)
+        return Answer(200, chunks=endless(b" " * 65536))
+
+    with HostileServer(route) as forge:
+        config = hostile_config(tmp_path / "o.yml", "github", forge.url, ["lent", "enorme"])
+        targets = check_targets(load_config(config))
+        started = time.monotonic()
+        slow, huge = check_accounts(targets, {}, timeout=2)
+        assert time.monotonic() - started < 10
+    assert (slow.status, huge.status) == ("error", "error")
+    assert "2 s" in slow.message
+    assert "kio" in huge.message
+
+
+def test_add_refuses_owners_written_in_flow_style(tmp_path):
+    path = tmp_path / "organisations.yml"
+    path.write_text("github.com:\n  forge: github\n  owners: {etalab: , numerique-gouv: }\n")
+    result = codegouv("orgs", "add", "github.com", "autre", "--config", str(path))
+    assert result.exit_code == 2
+    assert f"{path}:3" in result.stderr and "à la main" in result.stderr
+    assert path.read_text().endswith("{etalab: , numerique-gouv: }\n")
