@@ -387,6 +387,7 @@ def demo(db_path: Path, port: int, once: bool, latency: float) -> None:
     try:
         _print_summary(report, time.monotonic() - started)
         db.close()
+        _print_status(status_module.read_status(db_path))
         if report.accounts_failed:
             sys.exit(1)
         if not once:
