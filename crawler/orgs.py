@@ -29,6 +29,7 @@ from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
 import requests
+from requests.structures import CaseInsensitiveDict
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
@@ -439,10 +440,9 @@ def check_accounts(
     Tokens are the crawler's (:func:`crawler.config.token_for`) and go only to their forge's
     API: a redirect to another scheme, host or port is reported, never followed.
     """
-    slots: dict[str, threading.BoundedSemaphore] = {
-        forge.host: threading.BoundedSemaphore(PER_HOST) for forge, _ in targets
-    }
-    tokens = {forge.host: token_for(forge, environ) for forge, _ in targets}
+    forges = {forge.host: forge for forge, _ in targets}
+    slots = {host: threading.BoundedSemaphore(PER_HOST) for host in forges}
+    tokens = {host: token_for(forge, environ) for host, forge in forges.items()}
 
     def one(target: tuple[ForgeConfig, str]) -> AccountCheck:
         forge, login = target
@@ -513,7 +513,7 @@ class _Client:
                     url, params, moved = location, None, True
                     continue
                 body = _read(response, self.timeout)
-                headers = dict(response.headers)
+                headers = CaseInsensitiveDict(response.headers)
                 status = response.status_code
             try:
                 value = json.loads(body) if body else None

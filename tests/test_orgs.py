@@ -501,3 +501,28 @@ def test_add_refuses_owners_written_in_flow_style(tmp_path):
     assert result.exit_code == 2
     assert f"{path}:3" in result.stderr and "à la main" in result.stderr
     assert path.read_text().endswith("{etalab: , numerique-gouv: }\n")
+
+
+def test_check_sends_each_token_to_its_own_forge_only(tmp_path):
+    def route(seen):
+        if seen.route == "/api/v4/groups/equipe":
+            return json_answer({"id": 1, "full_path": "equipe"})
+        return json_answer([], **{"x-total": "3"})  # header names are case-insensitive
+
+    with HostileServer(route) as first, HostileServer(route) as second:
+        config = tmp_path / "organisations.yml"
+        config.write_text(
+            f"gitlab.a.example.org:\n  forge: gitlab\n  api_url: {first.url}/api/v4\n"
+            "  owners:\n    equipe:\n"
+            f"gitlab.b.example.org:\n  forge: gitlab\n  api_url: {second.url}/api/v4\n"
+            "  owners:\n    equipe:\n"
+        )
+        env = {"GITLAB_TOKEN_GITLAB_A_EXAMPLE_ORG": TOKEN}
+        result = CliRunner(env=env).invoke(
+            main, ["orgs", "check", "--json", "--config", str(config)]
+        )
+        assert result.exit_code == 0, result.output
+        assert [i["repositories"] for i in json.loads(result.stdout)] == [3, 3]
+        assert first.saw_token(TOKEN)
+        assert second.requests and not second.saw_token(TOKEN)
+        assert all(s.headers.get("PRIVATE-TOKEN") == TOKEN for s in first.requests)
