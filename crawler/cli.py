@@ -413,7 +413,7 @@ def validate(file: Path | None, config_path: Path) -> None:
     ligne, avant une demande de fusion. Statut 2 si le fichier a des erreurs."""
     config_path = file or config_path
     try:
-        config = load_config(config_path)
+        config = orgs_module.load_accounts(config_path)
     except ConfigError as error:
         _print_config_error(error)
         sys.exit(2)
@@ -510,7 +510,7 @@ def orgs_check(accounts: tuple[str, ...], as_json: bool, config_path: Path) -> N
     introuvable, renommé ou n'a pas pu être vérifié ; 2 si l'entrée est invalide.
     """
     try:
-        targets = orgs_module.check_targets(load_config(config_path), accounts)
+        targets = orgs_module.check_targets(orgs_module.load_accounts(config_path), accounts)
     except ConfigError as error:
         _print_config_error(error)
         sys.exit(2)

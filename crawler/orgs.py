@@ -63,6 +63,22 @@ class AddResult:
     """The host was not in the file: its entry was created with ``forge: KIND``."""
 
 
+def load_accounts(path: Path) -> Config:
+    """:func:`crawler.config.load_config`, with a file nested too deeply for the YAML parser
+    (``[[[[…``: ~500 brackets exhaust Python's recursion) reported as a configuration error
+    instead of a traceback.
+
+    Raises:
+        ConfigError: every mistake of the file.
+    """
+    try:
+        return load_config(path)
+    except RecursionError:
+        raise ConfigError(
+            [ConfigIssue(str(path), 0, "nested too deeply to be read (lists or mappings)")]
+        ) from None
+
+
 def add_owner(
     path: Path,
     host: str,
@@ -95,7 +111,7 @@ def add_owner(
         raise ValueError(f"unknown owner settings: {unknown}")
     if not host or not login:
         raise OrgsError("l'hôte et l'identifiant du compte sont obligatoires")
-    config = load_config(path)
+    config = load_accounts(path)
     forge = config.forge(host)
     _check_request(config, forge, host, login, forge_kind)
     with path.open(encoding="utf-8", newline="") as source:  # keep the file's line endings
@@ -181,7 +197,7 @@ def _with_owner(
     """The file's text with the owner spliced in where a person would write it."""
     try:
         document = _round_trip().load(text)
-    except YAMLError as error:  # the crawler's loader accepted it: unlikely, but say where
+    except (YAMLError, RecursionError) as error:  # the crawler's loader accepted it: unlikely
         raise OrgsError(f"{where} : lecture impossible ({error})") from None
     if not isinstance(document, CommentedMap):
         raise OrgsError(f"{where} : le fichier n'est pas une table de forges")

@@ -526,3 +526,14 @@ def test_check_sends_each_token_to_its_own_forge_only(tmp_path):
         assert first.saw_token(TOKEN)
         assert second.requests and not second.saw_token(TOKEN)
         assert all(s.headers.get("PRIVATE-TOKEN") == TOKEN for s in first.requests)
+
+
+@pytest.mark.parametrize("command", [["validate"], ["add", "github.com", "x"], ["check"]])
+def test_a_file_nested_too_deeply_is_a_configuration_error_not_a_traceback(tmp_path, command):
+    path = tmp_path / "organisations.yml"
+    path.write_text("github.com: " + "[" * 600 + "]" * 600 + "\n")
+    before = path.read_text()
+    result = codegouv("orgs", *command, "--config", str(path))
+    assert result.exit_code == 2
+    assert f"{path}: nested too deeply" in result.stderr
+    assert path.read_text() == before
