@@ -343,7 +343,9 @@ def _quiet(name: str) -> Iterator[None]:
 
 
 def _write_atomically(path: Path, text: str) -> None:
-    """Write beside ``path`` then rename over it: a reader sees the old or the new file whole."""
+    """Write beside ``path`` then rename over it: a reader sees the old or the new file whole.
+    A symbolic link is followed: the file it points to is replaced, the link stays."""
+    path = path.resolve()
     handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     scratch = Path(name)
     try:

@@ -537,3 +537,12 @@ def test_a_file_nested_too_deeply_is_a_configuration_error_not_a_traceback(tmp_p
     assert result.exit_code == 2
     assert f"{path}: nested too deeply" in result.stderr
     assert path.read_text() == before
+
+
+def test_add_through_a_symbolic_link_replaces_the_target_and_keeps_the_link(accounts, tmp_path):
+    link = tmp_path / "lien.yml"
+    link.symlink_to(accounts)
+    result = codegouv("orgs", "add", "github.com", "par-le-lien", "--config", str(link))
+    assert result.exit_code == 0, result.stderr
+    assert link.is_symlink()
+    assert "    par-le-lien:\n" in accounts.read_text()
