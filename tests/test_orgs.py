@@ -369,7 +369,7 @@ def test_check_refuses_a_target_on_a_host_not_in_the_file(renaming_forge, tmp_pa
 
 
 def hostile_config(path: Path, kind: str, api_url: str, logins: list[str]) -> Path:
-    host = "github.com" if kind == "github" else "gitlab.example.org"
+    host = "github.com" if kind == "github" else f"{kind}.example.org"
     owners = "".join(f"    {login}:\n" for login in logins)
     path.write_text(f"{host}:\n  forge: {kind}\n  api_url: {api_url}\n  owners:\n{owners}")
     return path
@@ -546,3 +546,13 @@ def test_add_through_a_symbolic_link_replaces_the_target_and_keeps_the_link(acco
     assert result.exit_code == 0, result.stderr
     assert link.is_symlink()
     assert "    par-le-lien:\n" in accounts.read_text()
+
+
+def test_check_reports_forges_it_cannot_ask_yet_without_failing(tmp_path):
+    with HostileServer(lambda seen: json_answer({})) as forge:
+        config = hostile_config(tmp_path / "o.yml", "gogs", f"{forge.url}/api/v1", ["equipe"])
+        result = codegouv("orgs", "check", "--json", "--config", str(config))
+    assert result.exit_code == 0, result.output
+    (item,) = json.loads(result.stdout)
+    assert item["status"] == "unsupported" and "gogs" in item["message"]
+    assert forge.requests == []
