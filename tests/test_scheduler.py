@@ -1,0 +1,217 @@
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import threading
+import time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from crawler.scheduler import (
+    Chain,
+    JsonLines,
+    Schedule,
+    ScheduleError,
+    build,
+    load_schedule,
+    next_runs,
+)
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def test_default_schedule_fires_nightly_chain_and_sill_every_six_hours() -> None:
+    now = dt.datetime(2026, 11, 29, 23, 10, tzinfo=PARIS)
+    runs = next_runs(Schedule(), now, count=3)
+    assert [t.strftime("%d %H:%M") for t in runs["chain"]] == ["30 02:30", "01 02:30", "02 02:30"]
+    assert [t.strftime("%d %H:%M") for t in runs["sill"]] == ["30 00:00", "30 06:00", "30 12:00"]
+
+
+def test_bundled_schedule_file_is_valid_and_matches_defaults() -> None:
+    assert load_schedule(Path("config/schedule.yml")) == Schedule()
+
+
+def test_missing_file_gives_defaults(tmp_path: Path) -> None:
+    assert load_schedule(tmp_path / "none.yml") == Schedule()
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "what"),
+    [
+        ('chain: "30 2 * *"\n', ":1:", "chain"),
+        ('sill: "0 */6 * * *"\nchain: "61 2 * * *"\n', ":2:", "chain"),
+        ('chaine: "30 2 * * *"\n', ":1:", "inconnue"),
+        ('timezone: "Mars/Olympus"\n', ":1:", "timezone"),
+        ("- a\n", ":1:", "dictionnaire"),
+    ],
+)
+def test_bad_schedule_names_file_line_and_key(
+    tmp_path: Path, text: str, where: str, what: str
+) -> None:
+    path = tmp_path / "schedule.yml"
+    path.write_text(text)
+    with pytest.raises(ScheduleError) as caught:
+        load_schedule(path)
+    assert f"{path}{where}" in str(caught.value)
+    assert what in str(caught.value)
+
+
+def _recording_step(name: str, log: list[str], seconds: float = 0.0):
+    def step(stop: threading.Event) -> str:
+        log.append(f"{name}:start")
+        time.sleep(seconds)
+        log.append(f"{name}:end")
+        return name
+
+    return step
+
+
+def test_chain_runs_steps_in_order(tmp_path: Path) -> None:
+    log: list[str] = []
+    chain = Chain(
+        "chain",
+        [(n, _recording_step(n, log)) for n in ("crawl", "sill", "publish")],
+        tmp_path / "db.chain",
+    )
+    result = chain.run(threading.Event())
+    assert result.status == "ok"
+    assert log == [
+        "crawl:start",
+        "crawl:end",
+        "sill:start",
+        "sill:end",
+        "publish:start",
+        "publish:end",
+    ]
+    assert [s["step"] for s in result.steps] == ["crawl", "sill", "publish"]
+
+
+def test_a_failing_step_ends_the_chain_before_publish(tmp_path: Path) -> None:
+    log: list[str] = []
+
+    def broken(stop: threading.Event) -> None:
+        raise RuntimeError("forge exploded")
+
+    chain = Chain(
+        "chain",
+        [("crawl", broken), ("publish", _recording_step("publish", log))],
+        tmp_path / "db.chain",
+    )
+    result = chain.run(threading.Event())
+    assert result.status == "failed"
+    assert log == []  # the previous publication is left alone
+
+
+def test_stop_skips_the_steps_after_the_one_in_progress(tmp_path: Path) -> None:
+    log: list[str] = []
+    stop = threading.Event()
+
+    def crawl(event: threading.Event) -> None:
+        log.append("crawl")
+        stop.set()  # SIGTERM arrives during the crawl
+
+    chain = Chain(
+        "chain", [("crawl", crawl), ("publish", _recording_step("publish", log))], tmp_path / "c"
+    )
+    assert chain.run(stop).status == "stopped"
+    assert log == ["crawl"]
+
+
+def test_a_second_chain_on_the_same_database_is_refused_while_one_runs(tmp_path: Path) -> None:
+    log: list[str] = []
+    lock = tmp_path / "db.chain"
+    slow = Chain("chain", [("crawl", _recording_step("slow", log, 0.5))], lock)
+    other = Chain("sill", [("sill", _recording_step("other", log))], lock)
+    thread = threading.Thread(target=slow.run, args=(threading.Event(),))
+    thread.start()
+    time.sleep(0.2)
+    assert other.run(threading.Event()).status == "busy"
+    thread.join()
+    assert log == ["slow:start", "slow:end"]
+    assert other.run(threading.Event()).status == "ok"  # the lock is released afterwards
+
+
+def test_scheduler_fires_both_jobs_one_at_a_time(tmp_path: Path) -> None:
+    log: list[str] = []
+    running = threading.Semaphore(1)
+    overlaps: list[str] = []
+
+    def step(name: str):
+        def run(stop: threading.Event) -> None:
+            if not running.acquire(blocking=False):
+                overlaps.append(name)
+                return
+            try:
+                log.append(f"{name}:start")
+                time.sleep(0.3)
+                log.append(f"{name}:end")
+            finally:
+                running.release()
+
+        return run
+
+    lock = tmp_path / "db.chain"
+    chains = {
+        "chain": Chain("chain", [("crawl", step("crawl")), ("publish", step("publish"))], lock),
+        "sill": Chain("sill", [("sill", step("sill"))], lock),
+    }
+    stop = threading.Event()
+    scheduler = build(Schedule(), chains, stop)
+    scheduler.start(paused=True)
+    try:
+        # APScheduler's own control of time: make both slots due now.
+        now = dt.datetime.now(PARIS)
+        scheduler.modify_job("chain", next_run_time=now)
+        scheduler.modify_job("sill", next_run_time=now)
+        scheduler.resume()
+        deadline = time.monotonic() + 10
+        while len([e for e in log if e.endswith(":end")]) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        # after running, each job waits for its next cron slot again
+        later = {job.id: job.next_run_time for job in scheduler.get_jobs()}
+    finally:
+        scheduler.shutdown(wait=True)
+    assert set(later) == {"chain", "sill"}
+    assert all(t is not None and t > now for t in later.values())
+    assert overlaps == []
+    ends = [e for e in log if e.endswith(":end")]
+    assert sorted(ends) == ["crawl:end", "publish:end", "sill:end"]
+    assert log.index("crawl:end") < log.index("publish:start")
+
+
+def test_missed_slots_are_coalesced_into_one_run(tmp_path: Path) -> None:
+    runs: list[int] = []
+    chains = {
+        "chain": Chain("chain", [("crawl", lambda stop: runs.append(1))], tmp_path / "c"),
+        "sill": Chain("sill", [("sill", lambda stop: None)], tmp_path / "c"),
+    }
+    scheduler = build(Schedule(), chains, threading.Event())
+    scheduler.start(paused=True)
+    try:
+        job = scheduler.get_job("chain")
+        assert job.coalesce is True
+        assert job.max_instances == 1
+        # The daemon slept through three nights: one run, not three.
+        scheduler.modify_job("chain", next_run_time=dt.datetime.now(PARIS) - dt.timedelta(days=3))
+        scheduler.resume()
+        time.sleep(1.0)
+    finally:
+        scheduler.shutdown(wait=True)
+    assert runs == [1]
+
+
+def test_json_lines_carry_the_event_fields() -> None:
+    record = logging.LogRecord(
+        "crawler.scheduler", logging.INFO, __file__, 1, "step %s", ("ok",), None
+    )
+    record.event = "step_finished"
+    record.step = "crawl"
+    line = json.loads(JsonLines().format(record))
+    assert line["message"] == "step ok"
+    assert line["event"] == "step_finished"
+    assert line["step"] == "crawl"
+    assert line["level"] == "info"
+    assert dt.datetime.fromisoformat(line["time"]).tzinfo is not None
