@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+import sqlite_utils
 
 from crawler import schema
 
@@ -64,6 +65,13 @@ def metadata(database: str) -> dict[str, Any]:
         "source_url": "https://code.gouv.fr/",
         "databases": {database: {"tables": tables}},
     }
+
+
+def prepare(db: sqlite_utils.Database) -> None:
+    """Shape a published copy of the database for Datasette (indexes, precomputed tables).
+
+    Called by ``codegouv publish`` on the copy, before it is analysed; nothing yet.
+    """
 
 
 def write_metadata(db_path: Path, out: Path) -> Path:
