@@ -82,6 +82,16 @@ def write_metadata(db_path: Path, out: Path) -> Path:
     return out
 
 
+def write(out_dir: Path, db_path: Path) -> None:
+    """Write the Datasette configuration of a published folder: ``out_dir/datasette/``.
+
+    Args:
+        out_dir: the publication being built.
+        db_path: the published database (its stem names the database in Datasette).
+    """
+    write_metadata(db_path, out_dir / "datasette" / "metadata.json")
+
+
 def start(db_path: Path, port: int, host: str = "127.0.0.1") -> subprocess.Popen[bytes]:
     """Start a Datasette server on the database; its metadata is written beside it."""
     meta = write_metadata(db_path, db_path.with_name(f"{db_path.stem}-metadata.json"))
