@@ -5,45 +5,27 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
 import pytest
 import sqlite_utils
+from _publish_helpers import crawled_demo, private_copy, run
 from click.testing import CliRunner
 
 from crawler.cli import main
 from crawler.lock import exclusive
 
-ROOT = Path(__file__).resolve().parent.parent
-CODEGOUV = [sys.executable, "-m", "crawler"]
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*CODEGOUV, *args], capture_output=True, text=True, check=False, cwd=ROOT, timeout=600
-    )
-
 
 @pytest.fixture(scope="module")
 def crawled(tmp_path_factory) -> Path:
-    """The demo pipeline once: the local forge crawled, the bundled SILL loaded."""
-    db = tmp_path_factory.mktemp("crawled") / "inventory.db"
-    result = run("demo", "--once", "--db", str(db))
-    assert result.returncode == 0, result.stderr
-    return db
+    return crawled_demo(tmp_path_factory)
 
 
 @pytest.fixture
 def live(crawled, tmp_path) -> Path:
     """A private copy of the crawled database (publishing writes into it)."""
-    copy = tmp_path / "live" / "inventory.db"
-    copy.parent.mkdir()
-    with sqlite3.connect(crawled) as source, sqlite3.connect(copy) as target:
-        source.backup(target)
-    return copy
+    return private_copy(crawled, tmp_path / "live" / "inventory.db")
 
 
 def test_publish_builds_an_immutable_copy_metadata_and_build_json(live, tmp_path):

@@ -39,7 +39,7 @@ from typing import Any
 import sqlite_utils
 
 from crawler import db as store
-from crawler.publish import datasette
+from crawler.publish import datasette, exports
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +100,7 @@ def build(db_path: Path, out_dir: Path, now: dt.datetime | None = None) -> Publi
             "database", lambda: _copy_database(live, build_dir / DATABASE_NAME, run_id)
         )
         stage("datasette", lambda: datasette.write(build_dir, build_dir / DATABASE_NAME))
+        stage("exports", lambda: _export(build_dir, started))
         _write_json(
             build_dir / "build.json",
             _build_info(started, run_id, crawl_run, counts, durations),
@@ -138,6 +139,14 @@ def _copy_database(live: sqlite_utils.Database, path: Path, run_id: int) -> dict
             prepare(copy)
         store.finalise_copy(copy)
         return store.table_counts(copy)
+    finally:
+        copy.close()
+
+
+def _export(build_dir: Path, started: dt.datetime) -> None:
+    copy = sqlite_utils.Database(build_dir / DATABASE_NAME)
+    try:
+        exports.write_all(copy, build_dir / "data", started.strftime("%Y-%m-%dT%H:%M:%SZ"))
     finally:
         copy.close()
 
