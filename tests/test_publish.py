@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
+import subprocess
+import sys
+import sysconfig
 import threading
 from pathlib import Path
 
 import pytest
 import sqlite_utils
-from _publish_helpers import crawled_demo, private_copy, run
+from _publish_helpers import ROOT, crawled_demo, private_copy, run
 from click.testing import CliRunner
 
 from crawler.cli import main
@@ -182,3 +186,88 @@ def test_publish_waits_for_no_one_while_a_crawl_holds_the_database(live, tmp_pat
         result = run("publish", "--db", str(live), "--out", str(tmp_path / "public"))
     assert result.returncode == 2 and "lock" in result.stderr
     assert not (tmp_path / "public").exists()
+
+
+@pytest.mark.slow
+def test_a_plain_install_runs_the_demo_and_publishes(tmp_path):
+    """`pip install .` (not -e) into a fresh venv: site/ and config/ come as package data."""
+    source = tmp_path / "src"
+    shutil.copytree(
+        ROOT,
+        source,
+        ignore=shutil.ignore_patterns(
+            ".venv", ".git", "build", "*.egg-info", "public", "*.db", "*.db-*", "__pycache__"
+        ),
+    )
+    nested = source / "site" / "templates" / "pages" / "probe.html"
+    nested.parent.mkdir(parents=True)
+    nested.write_text("<p>{{ probe }}</p>\n", encoding="utf-8")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    purelib = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    # The dependencies come from the current venv's site-packages, read as a plain path entry
+    # (its .pth files, the editable install among them, are not processed from there).
+    Path(purelib, "codegouv-deps.pth").write_text(
+        sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8"
+    )
+    install = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "-q",
+            "--no-deps",
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert install.returncode == 0, install.stderr
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    codegouv = str(venv / "bin" / "codegouv")
+
+    def installed(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [codegouv, *args],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=elsewhere,
+            timeout=600,
+        )
+
+    where = subprocess.run(
+        [python, "-c", "import crawler.resources as r; print(r.__file__); print(r.site_dir())"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=elsewhere,
+    ).stdout.split()
+    assert all(line.startswith(purelib) for line in where), where
+    assert (Path(where[1]) / "templates" / "pages" / "probe.html").is_file()
+
+    demo = installed("demo", "--once", "--db", "data/inventory.db")
+    assert demo.returncode == 0, demo.stderr
+    assert "Traceback" not in demo.stderr
+    published = installed("publish", "--db", "data/inventory.db")
+    assert published.returncode == 0, published.stderr
+    out = elsewhere / "public"
+    assert (out / "inventory.db").is_file() and (out / "data" / "datapackage.json").is_file()
+    build = json.loads((out / "build.json").read_text(encoding="utf-8"))
+    assert build["counts"]["repositories"] > 4000
+    # the demo's accounts carry the pso_ids of the shipped config/organisations.yml
+    db = sqlite_utils.Database(out / "inventory.db")
+    assert db.execute("select count(*) from owners where pso_id is not null").fetchone()[0] > 50
