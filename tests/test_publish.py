@@ -160,20 +160,31 @@ def test_a_failed_publish_keeps_the_previous_one_and_says_why(live, tmp_path, mo
 def test_an_older_real_folder_is_replaced_by_the_link_and_kept_aside(live, tmp_path):
     out = tmp_path / "public"
     out.mkdir()
-    (out / "old.txt").write_text("ancienne publication", encoding="utf-8")
+    (out / "notes.txt").write_text("mes notes", encoding="utf-8")
+    # a folder that no publication wrote is not taken over
+    result = run("publish", "--db", str(live), "--out", str(out))
+    assert result.returncode == 2 and "build.json" in result.stderr
+    assert (out / "notes.txt").is_file() and not out.is_symlink()
+
+    (out / "build.json").write_text("{}", encoding="utf-8")
     result = run("publish", "--db", str(live), "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert out.is_symlink() and (out / "inventory.db").is_file()
     aside = list(tmp_path.glob(".public.old-*"))
-    assert len(aside) == 1 and (aside[0] / "old.txt").is_file()
+    assert len(aside) == 1 and (aside[0] / "notes.txt").is_file()
 
 
-def test_bad_input_exits_2_with_the_path(live, tmp_path):
-    missing = tmp_path / "nothing.db"
+def test_bad_input_exits_2_with_the_path_on_one_line(live, tmp_path):
+    # longer than 80 columns: stderr is not a terminal, the line must not be wrapped
+    missing = tmp_path / ("a-folder-with-a-rather-long-name-" * 3) / "nothing.db"
     result = run("publish", "--db", str(missing), "--out", str(tmp_path / "public"))
     assert result.returncode == 2
-    assert str(missing) in result.stderr.replace("\n", "")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert str(missing) in result.stderr
     assert not (tmp_path / "public").exists()
+
+    result = run("publish", "--db", str(live), "--out", ".")
+    assert result.returncode == 2 and "dossier" in result.stderr
 
     a_file = tmp_path / "a-file"
     a_file.write_text("x", encoding="utf-8")

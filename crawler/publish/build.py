@@ -75,8 +75,16 @@ def build(db_path: Path, out_dir: Path, now: dt.datetime | None = None) -> Publi
     """
     if not db_path.is_file():
         raise PublishInputError(f"{db_path} n'existe pas : lancez d'abord `codegouv crawl`.")
+    if out_dir.name in ("", ".", ".."):
+        raise PublishInputError(f"{out_dir} : donnez un dossier à créer ou à remplacer.")
     if out_dir.exists() and not out_dir.is_dir():
         raise PublishInputError(f"{out_dir} existe et n'est pas un dossier.")
+    if _foreign_folder(out_dir):
+        # Its content would be set aside, then removed at the next publication.
+        raise PublishInputError(
+            f"{out_dir} existe et n'est pas une publication (pas de build.json) : choisissez "
+            "un autre dossier ou videz-le."
+        )
     started = now or dt.datetime.now(dt.UTC)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     build_dir = out_dir.with_name(f".{out_dir.name}.build-{started:%Y%m%dT%H%M%S%fZ}")
@@ -125,6 +133,13 @@ def build(db_path: Path, out_dir: Path, now: dt.datetime | None = None) -> Publi
     live.close()
     _remove_old_builds(out_dir, keep={build_dir.name, previous.name if previous else ""})
     return PublishReport(run_id, out_dir, build_dir, crawl_run_id, counts, durations)
+
+
+def _foreign_folder(out_dir: Path) -> bool:
+    """A real, non-empty folder that no publication wrote."""
+    if out_dir.is_symlink() or not out_dir.is_dir():
+        return False
+    return not (out_dir / "build.json").is_file() and any(out_dir.iterdir())
 
 
 def _copy_database(live: sqlite_utils.Database, path: Path, run_id: int) -> dict[str, int]:
