@@ -16,9 +16,13 @@ import pytest
 import sqlite_utils
 from _publish_helpers import ROOT, crawled_demo, private_copy, run
 from click.testing import CliRunner
+from hostile import Answer, HostileServer
 
+from crawler import jobs, sill_sync
 from crawler.cli import main
-from crawler.lock import exclusive
+from crawler.lock import AlreadyRunning, exclusive
+from crawler.publish.build import PublishInputError
+from sill.load import SillSourceError
 
 
 @pytest.fixture(scope="module")
@@ -282,3 +286,44 @@ def test_a_plain_install_runs_the_demo_and_publishes(tmp_path):
     # the demo's accounts carry the pso_ids of the shipped config/organisations.yml
     db = sqlite_utils.Database(out / "inventory.db")
     assert db.execute("select count(*) from owners where pso_id is not null").fetchone()[0] > 50
+
+
+# --- crawler.jobs: the steps the command line and the scheduler share ---------------------------
+
+
+def test_sill_falls_back_to_the_bundled_copy_when_the_default_source_fails(tmp_path, monkeypatch):
+    db = tmp_path / "inventory.db"
+    with HostileServer(lambda request: Answer(503, body=b"maintenance")) as server:
+        source = f"{server.url}/sill.json"
+        monkeypatch.setattr(sill_sync, "DEFAULT_SOURCE", source)
+        told: list[SillSourceError] = []
+        report = jobs.sill(db, source, on_fallback=told.append)
+        assert [r.path for r in server.requests] == ["/sill.json"]
+    assert len(told) == 1 and "503" in str(told[0])
+    assert report.loaded == 240
+    assert sqlite_utils.Database(db)["sill_software"].count == 240
+
+
+def test_sill_from_another_source_that_fails_raises_and_keeps_the_tables(tmp_path):
+    db = tmp_path / "inventory.db"
+    jobs.sill(db, sill_sync.BUNDLED)
+    with HostileServer(lambda request: Answer(503)) as server, pytest.raises(SillSourceError):
+        jobs.sill(db, f"{server.url}/sill.json", on_fallback=pytest.fail)
+    assert sqlite_utils.Database(db)["sill_software"].count == 240
+
+
+def test_every_step_waits_for_no_one_while_another_holds_the_database(tmp_path):
+    db = tmp_path / "inventory.db"
+    jobs.sill(db, sill_sync.BUNDLED)
+    with exclusive(db):
+        with pytest.raises(AlreadyRunning):
+            jobs.sill(db, sill_sync.BUNDLED)
+        with pytest.raises(AlreadyRunning):
+            jobs.publish(db, tmp_path / "public")
+    assert not (tmp_path / "public").exists()
+    # and the lock is released after each step, even a failed one
+    with pytest.raises(PublishInputError):
+        jobs.publish(tmp_path / "missing.db", tmp_path / "public")
+    report = jobs.publish(db, tmp_path / "public")
+    assert report.counts["sill_software"] == 240 and report.crawl_run_id is None
+    assert (tmp_path / "public" / "data" / "sill_software.csv").is_file()
