@@ -39,7 +39,7 @@ from typing import Any
 import sqlite_utils
 
 from crawler import db as store
-from crawler.publish import datasette, exports
+from crawler.publish import datasette, exports, tableschema
 
 log = logging.getLogger(__name__)
 
@@ -189,7 +189,11 @@ def _build_info(
 
 
 def _versions() -> dict[str, str]:
-    versions = {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version}
+    versions = {
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "table_schema": tableschema.VERSION,
+    }
     for package in ("codegouv-inventory", "datasette", "sqlite-utils"):
         try:
             versions[package] = importlib_metadata.version(package)
