@@ -603,7 +603,7 @@ def table(name: str) -> Table:
 # What the exports' Table Schemas need beyond the declarations above: titles, closed lists of
 # values, required columns. Each column's Table Schema type follows from its declaration: a
 # description that starts with "1 si" is a boolean (0/1), one that ends with DATE a datetime,
-# one that says "(liste JSON" an array and "(objet JSON" an object; otherwise the SQLite
+# one that says "liste JSON" an array and "(objet JSON" an object; otherwise the SQLite
 # affinity decides. Kept in one block so the declarations above stay short.
 
 TITLES: dict[str, tuple[str, dict[str, str]]] = {
@@ -820,7 +820,7 @@ def _kind(column: Column) -> str:
         return "boolean"
     if column.type == "TEXT" and column.description.endswith(DATE):
         return "datetime"
-    if "(liste JSON" in column.description:
+    if "liste JSON" in column.description:
         return "array"
     if "(objet JSON" in column.description:
         return "object"
