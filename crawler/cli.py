@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 import logging
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,7 +21,7 @@ from rich.logging import RichHandler
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
 from crawler import db as store
-from crawler import jobs, publiccode, sill_sync
+from crawler import jobs, publiccode, scheduler, sill_sync
 from crawler import orgs as orgs_module
 from crawler import status as status_module
 from crawler.config import ConfigError, load_config, select, unsupported_forges
@@ -693,3 +695,100 @@ def _print_status(state: status_module.Status) -> None:
         out.print("[green]État : tout va bien.[/green]")
     for problem in state.problems:
         out.print(f"[red]Alerte : {problem}[/red]", soft_wrap=True)
+
+
+# --- schedule ---------------------------------------------------------------------------------
+
+
+@main.command("schedule")
+@config_option
+@db_option
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_OUT,
+    show_default=True,
+    help="Dossier publié.",
+)
+@click.option(
+    "--schedule",
+    "schedule_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=scheduler.DEFAULT_SCHEDULE_PATH,
+    show_default=True,
+    help="Horaires (expressions cron) des tâches.",
+)
+@click.option(
+    "--sill-source",
+    default=sill_sync.DEFAULT_SOURCE,
+    show_default=True,
+    help="Adresse ou fichier de l'export du SILL.",
+)
+@click.option("--list", "list_jobs", is_flag=True, help="Affiche les tâches et leurs horaires.")
+@click.option("--once", is_flag=True, help="Lance la chaîne complète maintenant, puis s'arrête.")
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Journal sur la sortie standard : une ligne par événement (json : JSON Lines).",
+)
+@click.option("-v", "--verbose", count=True, help="Plus de détails (-vv : débogage).")
+def schedule_command(
+    *,
+    config_path: Path,
+    db_path: Path,
+    out_dir: Path,
+    schedule_path: Path,
+    sill_source: str,
+    list_jobs: bool,
+    once: bool,
+    log_format: str,
+    verbose: int,
+) -> None:
+    """Le démon : parcours → SILL → publication selon config/schedule.yml, jamais deux à la fois.
+
+    SIGTERM ou Ctrl-C : l'étape en cours s'arrête proprement (un parcours reprendra où il s'est
+    arrêté) et le démon sort avec le statut 0. Statut 2 : horaires invalides.
+    """
+    try:
+        plan = scheduler.load_schedule(schedule_path)
+    except scheduler.ScheduleError as error:
+        err.print(f"[red]{error}[/red]", highlight=False)
+        sys.exit(2)
+    if list_jobs:
+        now = dt.datetime.now(dt.UTC)
+        labels = {"chain": "parcours → SILL → publication", "sill": "SILL → publication"}
+        crons = {"chain": plan.chain, "sill": plan.sill}
+        for name, times in scheduler.next_runs(plan, now, count=3).items():
+            upcoming = ", ".join(t.isoformat(timespec="minutes") for t in times)
+            click.echo(f"{name:6} {crons[name]:<14} {labels[name]} ; prochains : {upcoming}")
+        click.echo(f"(fuseau horaire : {plan.timezone})")
+        return
+    _setup_daemon_logging(log_format, verbose)
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: Any) -> None:
+        logging.getLogger("crawler.scheduler").info(
+            "signal %s received", signal.Signals(signum).name, extra={"event": "signal"}
+        )
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    chains = scheduler.inventory_chains(config_path, db_path, out_dir, sill_source)
+    if once:
+        result = chains["chain"].run(stop)
+        sys.exit({"ok": 0, "stopped": 0, "busy": 2}.get(result.status, 1))
+    scheduler.run_forever(scheduler.build(plan, chains, stop), stop)
+
+
+def _setup_daemon_logging(log_format: str, verbose: int) -> None:
+    """One line per event on stdout, where a service manager collects it."""
+    handler = logging.StreamHandler(sys.stdout)
+    if log_format == "json":
+        handler.setFormatter(scheduler.JsonLines())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO - 10 * min(verbose, 1), handlers=[handler], force=True)

@@ -8,6 +8,7 @@ prints.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -31,8 +32,10 @@ def crawl(
     progress: ProgressCallback | None = None,
     retry: RetryPolicy | None = None,
     environ: Mapping[str, str] | None = None,
+    stop: threading.Event | None = None,
 ) -> RunReport:
-    """Crawl the accounts of ``config`` into the database at ``db_path``.
+    """Crawl the accounts of ``config`` into the database at ``db_path``; when ``stop`` is set
+    the crawl ends after the pages in flight, resumable (``crawler.pipeline.crawl``).
 
     Raises:
         crawler.lock.AlreadyRunning: another step holds the database.
@@ -40,7 +43,7 @@ def crawl(
     with exclusive(db_path):
         db = store.open_db(db_path)
         try:
-            return run_crawl(config, db, progress=progress, retry=retry, environ=environ)
+            return run_crawl(config, db, progress=progress, retry=retry, environ=environ, stop=stop)
         finally:
             db.close()
 

@@ -285,6 +285,8 @@ class RunReport:
     forges: tuple[ForgeReport, ...] = field(default_factory=tuple)
     repositories_new: int = 0
     repositories_removed: int = 0
+    interrupted: bool = False
+    """Stopped on request before every account was read: they resume on the next run."""
 
     @property
     def requests(self) -> int:
@@ -304,4 +306,6 @@ class RunReport:
 
     @property
     def status(self) -> str:
+        if self.interrupted:
+            return "interrupted"
         return "ok" if self.accounts_failed == 0 else "partial"

@@ -95,6 +95,7 @@ def crawl(
     progress: ProgressCallback | None = None,
     today: dt.date | None = None,
     retry: RetryPolicy | None = None,
+    stop: threading.Event | None = None,
 ) -> RunReport:
     """Crawl every forge of ``config`` into ``db`` and return the run's report.
 
@@ -105,6 +106,8 @@ def crawl(
         progress: called from this thread whenever an account is settled or a page saved.
         today: the date ``ignored_since`` is compared with (default: today, UTC).
         retry: how to insist on transient faults (default: ``RetryPolicy()``).
+        stop: when set (SIGTERM), every forge stops after the page it is saving; the accounts
+            not finished are left as they are (not failed), and the next run resumes them.
     """
     environ = os.environ if environ is None else environ
     today = today or dt.datetime.now(dt.UTC).date()
@@ -129,6 +132,8 @@ def crawl(
             state=store.load_state(db, forge.host),
             retry=retry,
         )
+        if stop is not None:
+            adapter.stopping = stop
         tally = _ForgeTally(forge, accounts, adapter)
         tallies[forge.host] = tally
         store.save_forge(db, forge, "running", now=started_at)
@@ -152,7 +157,8 @@ def crawl(
         tally = tallies[host]
         if item is _DONE:
             running -= 1
-            _settle_leftovers(db, run_id, tally)
+            if stop is None or not stop.is_set():
+                _settle_leftovers(db, run_id, tally)
             if progress:
                 progress(tally.progress(finished=True))
             continue
@@ -201,7 +207,10 @@ def crawl(
     refresh_derived(db)
     order = {f.host: i for i, f in enumerate(config.forges)}
     reports.sort(key=lambda r: order[r.host])
-    report = RunReport(run_id, started_at, store.utcnow(), tuple(reports), new, removed)
+    interrupted = stop is not None and stop.is_set()
+    report = RunReport(
+        run_id, started_at, store.utcnow(), tuple(reports), new, removed, interrupted
+    )
     store.finish_run(db, report)
     return report
 

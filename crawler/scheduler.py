@@ -31,6 +31,8 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from crawler import jobs
+from crawler.config import ConfigError, load_config
 from crawler.lock import AlreadyRunning, exclusive
 
 log = logging.getLogger(__name__)
@@ -179,6 +181,32 @@ class Chain:
             if status == "stopped":
                 return "stopped"
         return "ok"
+
+
+def inventory_chains(
+    config_path: Path, db_path: Path, out_dir: Path, sill_source: str
+) -> dict[str, Chain]:
+    """The two chains of the inventory, on the steps of ``crawler.jobs``. The accounts file is
+    read again at each run, so an account added during the day is crawled the next night."""
+
+    def crawl(stop: threading.Event) -> Any:
+        try:
+            config = load_config(config_path)
+        except ConfigError as error:
+            raise RuntimeError(f"{config_path}: configuration invalide: {error}") from None
+        return jobs.crawl(config, db_path, stop=stop)
+
+    def sill(stop: threading.Event) -> Any:
+        return jobs.sill(db_path, sill_source)
+
+    def publish(stop: threading.Event) -> Any:
+        return jobs.publish(db_path, out_dir)
+
+    lock = db_path.with_name(db_path.name + ".chain")
+    return {
+        "chain": Chain("chain", [("crawl", crawl), ("sill", sill), ("publish", publish)], lock),
+        "sill": Chain("sill", [("sill", sill), ("publish", publish)], lock),
+    }
 
 
 def build(

@@ -215,3 +215,93 @@ def test_json_lines_carry_the_event_fields() -> None:
     assert line["step"] == "crawl"
     assert line["level"] == "info"
     assert dt.datetime.fromisoformat(line["time"]).tzinfo is not None
+
+
+# --- the real chain, in a subprocess, on the local forge ---------------------------------------
+
+
+def _local_config(forge, path: Path, hosts: tuple[str, ...]) -> Path:
+    import yaml
+
+    from crawler.demo import write_demo_config
+
+    write_demo_config(forge, path)
+    document = yaml.safe_load(path.read_text())
+    path.write_text(yaml.safe_dump({h: document[h] for h in hosts}))
+    return path
+
+
+def _schedule_once(config: Path, db: Path, out: Path, env: dict[str, str]):
+    import os
+    import subprocess
+    import sys
+
+    return subprocess.Popen(
+        [
+            sys.executable, "-m", "crawler", "schedule", "--once", "--log-format", "json",
+            "--config", str(config), "--db", str(db), "--out", str(out),
+            "--sill-source", "bundled",
+        ],
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+
+
+def test_sigterm_during_the_crawl_stops_cleanly_and_the_next_run_resumes(tmp_path: Path) -> None:
+    import signal
+    import sqlite3
+
+    from crawler.config import load_config, token_variables
+    from localforge import Dataset, LocalForge
+
+    hosts = ("github.com", "gricad-gitlab.univ-grenoble-alpes.fr")
+    with LocalForge(Dataset.load(), latency=0.05) as forge:
+        config = _local_config(forge, tmp_path / "organisations.yml", hosts)
+        env = {v: "test-token" for f in load_config(config).forges for v in token_variables(f)}
+        db, out = tmp_path / "inventory.db", tmp_path / "public"
+        process = _schedule_once(config, db, out, env)
+        deadline = time.monotonic() + 60
+        saved = 0
+        while saved == 0 and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.2)
+            if db.exists():
+                try:
+                    with sqlite3.connect(db) as connection:
+                        saved = connection.execute("select count(*) from repositories").fetchone()[
+                            0
+                        ]
+                except sqlite3.OperationalError:
+                    pass
+        assert saved > 0, "the crawl never saved a page"
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=60)
+        assert process.returncode == 0, stderr
+        events = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+        assert any(e.get("event") == "signal" for e in events)
+        finished = [e for e in events if e.get("event") == "chain_finished"]
+        assert finished and finished[-1]["status"] == "stopped"
+        assert not out.exists()  # nothing published from a half crawl
+        with sqlite3.connect(db) as connection:
+            run = connection.execute(
+                "select status, finished_at from crawl_runs order by id desc limit 1"
+            ).fetchone()
+            errors = connection.execute("select count(*) from crawl_errors").fetchone()[0]
+            first = connection.execute("select count(*) from repositories").fetchone()[0]
+        assert run[0] == "interrupted" and run[1]
+        assert errors == 0  # a stop is not a failure of the accounts it did not reach
+
+        # The next run finishes the job and publishes.
+        forge.latency = 0.0
+        process = _schedule_once(config, db, out, env)
+        stdout, stderr = process.communicate(timeout=240)
+        assert process.returncode == 0, stderr
+    with sqlite3.connect(db) as connection:
+        statuses = [r[0] for r in connection.execute("select status from crawl_runs order by id")]
+        total = connection.execute(
+            "select count(*) from repositories where removed_at is null"
+        ).fetchone()[0]
+    assert statuses == ["interrupted", "ok"]
+    assert total > first
+    assert (out / "build.json").exists()

@@ -78,6 +78,11 @@ class QueryRejected(ForgeError):
     """The API refused the query itself (a GraphQL error)."""
 
 
+class Interrupted(Exception):
+    """The crawl was asked to stop (SIGTERM): the job ends after its last saved page, its
+    account left unsettled so the next run resumes from the stored cursor."""
+
+
 #: Errors that say nothing about one account but about the forge: stop it, settle the rest.
 FORGE_WIDE = (AuthenticationError, ForgeUnavailable, RateLimited)
 
@@ -150,6 +155,8 @@ class Forge(ABC):
             key: state.cursor for key, state in self.state.accounts.items() if state.cursor
         }
         """Where each account's listing stands: a retried account resumes there."""
+        self.stopping = threading.Event()
+        """Set (or replaced by the pipeline's own event) to stop at the next page."""
 
     @property
     def host(self) -> str:
@@ -251,8 +258,13 @@ class Forge(ABC):
         if self._fatal is not None:
             self._fail(job.accounts, self._fatal, emit)
             return
+        if self.stopping.is_set():
+            return
         try:
             self.fetch(job, tracking_emit)
+        except Interrupted:
+            log.info("%s: stopped on request", self.host)
+            return
         except ForgeError as error:
             left = [a for a in job.accounts if a.key not in settled]
             if isinstance(error, FORGE_WIDE):
@@ -280,14 +292,23 @@ class Forge(ABC):
     def page(
         self, emit: Emit, account: OwnerConfig, page: RepositoryPage, cursor: str | None
     ) -> None:
-        """Emit a page and remember where the account's listing now stands."""
-        self.remember_cursor(account, cursor)
+        """Emit a page and remember where the account's listing now stands; a stop requested
+        meanwhile ends the job here, after the page (saved with its cursor)."""
+        with self._lock:
+            self.cursors[account.key] = cursor
         emit(page)
+        self.check_stop()
 
     def remember_cursor(self, account: OwnerConfig, cursor: str | None) -> None:
         """Where the account's listing now stands: a retried account resumes there."""
         with self._lock:
             self.cursors[account.key] = cursor
+        self.check_stop()
+
+    def check_stop(self) -> None:
+        """Raise ``Interrupted`` when a stop was requested (a safe point between pages)."""
+        if self.stopping.is_set():
+            raise Interrupted(self.host)
 
     def wait(self, seconds: float, reason: str) -> None:
         """Sleep as the forge asks, unless that is longer than allowed: then stop the forge."""
