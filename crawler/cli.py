@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 import signal
 import sys
 import time
@@ -28,6 +29,7 @@ from crawler.models import RunReport
 from crawler.pipeline import Progress as CrawlProgress
 from crawler.pipeline import crawl as run_crawl
 from crawler.publish import datasette
+from crawler.redact import RedactingFilter, register_environment
 from sill.load import SillError, SillSourceError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -40,11 +42,11 @@ err = Console(stderr=True)
 
 def _setup_logging(verbose: int) -> None:
     level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(
-        level=level,
-        format="%(message)s",
-        handlers=[RichHandler(console=err, show_path=False, markup=False)],
-    )
+    handler = RichHandler(console=err, show_path=False, markup=False)
+    # Tokens: masked in every log line (crawler.redact), whatever a forge echoes.
+    register_environment(os.environ)
+    handler.addFilter(RedactingFilter())
+    logging.basicConfig(level=level, format="%(message)s", handlers=[handler])
 
 
 def db_option(function: F) -> F:

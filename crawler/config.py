@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from crawler.models import FORGE_KINDS, SUPPORTED_KINDS, Config, ForgeConfig, OwnerConfig
+from crawler.redact import register
 
 log = logging.getLogger(__name__)
 
@@ -244,6 +245,7 @@ def token_for(forge: ForgeConfig, environ: Mapping[str, str] = os.environ) -> st
         token = environ.get(variable, "")
         if not token:
             continue
+        register(token)
         if not _api_host_trusted(forge):
             log.warning(
                 "%s: %s is set but not sent, api_url %s is not on the forge's host",
