@@ -41,6 +41,7 @@ class _Registry:
         """Every registered token, as given (for a token cut short at the end of a text)."""
         self.needles: tuple[str, ...] = ()
         """What :func:`mask` replaces: the tokens and their usual encodings, longest first."""
+        self.factory_installed = False
 
 
 _registry = _Registry()
@@ -57,6 +58,9 @@ def register(token: str | None) -> None:
     with _registry.lock:
         _registry.needles = tuple(sorted({*_registry.needles, *forms}, key=len, reverse=True))
         _registry.tokens = _registry.tokens | {token}
+        if not _registry.factory_installed:
+            _install_record_factory()
+            _registry.factory_installed = True
 
 
 def register_environment(environ: Mapping[str, str]) -> None:
@@ -99,23 +103,39 @@ def mask_row(row: dict[str, Any]) -> dict[str, Any]:
     return {key: mask_value(value) for key, value in row.items()}
 
 
+def _mask_record(record: logging.LogRecord) -> None:
+    if not _registry.needles:
+        return
+    record.msg = mask(record.getMessage())
+    record.args = None
+    if record.exc_info and not record.exc_text:
+        record.exc_text = logging.Formatter().formatException(record.exc_info)
+    if record.exc_text:
+        record.exc_text = mask(record.exc_text)
+    # Formatters print exc_text; a handler that renders exc_info itself (rich tracebacks) would
+    # print the unmasked exception.
+    record.exc_info = None
+    if record.stack_info:
+        record.stack_info = mask(record.stack_info)
+
+
+def _install_record_factory() -> None:
+    """Mask every log record as it is made, whichever logger (ours, PyGithub's debug log of
+    answers, urllib3's) and whichever handler (the CLI's, a test's capture) it goes to."""
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        _mask_record(record)
+        return record
+
+    logging.setLogRecordFactory(factory)
+
+
 class RedactingFilter(logging.Filter):
-    """Masks tokens in log records: message, arguments, traceback and stack (installed on the
-    handlers the command line sets up)."""
+    """Masks tokens in log records (message, arguments, traceback, stack): installed on the
+    handlers the command line sets up, for records made before a token was registered."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not _registry.needles:
-            return True
-        message = record.getMessage()
-        record.msg = mask(message)
-        record.args = None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = mask(record.exc_text)
-        # Formatters print exc_text; a handler that renders exc_info itself (rich tracebacks)
-        # would print the unmasked exception.
-        record.exc_info = None
-        if record.stack_info:
-            record.stack_info = mask(record.stack_info)
+        _mask_record(record)
         return True
