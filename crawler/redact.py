@@ -4,8 +4,9 @@ the crawler stores or logs.
 A hostile or careless forge can echo the token it received (``Bad credentials: token …``) in an
 error message, a ``Link`` header or any text field; that text then reaches ``crawl_errors``,
 which is published, and the logs. The tokens are registered here when they are read, and
-:func:`mask` is applied where errors become text, in the database writes and in a logging
-filter, so that no single forgotten call site can leak one.
+:func:`mask` is applied where errors become text (``ForgeError``, ``describe``), in the database
+writes, and to every log record as it is made (a record factory, installed with the first token)
+and on the command line's handler (a filter), so that no single forgotten call site leaks one.
 
 This module is a leaf: it imports nothing of ours.
 """
@@ -75,7 +76,7 @@ def mask(text: str) -> str:
     """``text`` with every registered token (and its encodings) replaced by ``***``; a token's
     beginning at the very end of the text (a message cut short) is masked too."""
     needles = _registry.needles
-    if not needles or not text:
+    if not needles or len(text) < MIN_PARTIAL:
         return text
     for needle in needles:
         if needle in text:
