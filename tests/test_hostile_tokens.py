@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -69,8 +69,8 @@ class FakeGitLab:
     """Answers a group ``acme`` with two projects; ``listing`` replaces the projects listing's
     answer once the account is stored (the hostile part)."""
 
-    listing: object = None
-    """None: the normal answer; else a function of the request giving the answer."""
+    listing: Callable[[Seen], Answer] | None = None
+    """None: the normal answer; else the answer to give, from the request."""
     seen_token: list[str] = field(default_factory=list)
 
     def __call__(self, seen: Seen) -> Answer:
@@ -80,9 +80,8 @@ class FakeGitLab:
         if seen.route == "/api/v4/groups/acme":
             return json_answer({"id": 7, "full_path": "acme", "name": "Acme"})
         if seen.route == "/api/v4/groups/acme/projects":
-            if callable(self.listing):
-                answer: Answer = self.listing(seen)
-                return answer
+            if self.listing is not None:
+                return self.listing(seen)
             return json_answer(PROJECTS)
         return json_answer({"message": "404 Not Found"}, 404)
 
@@ -235,6 +234,8 @@ def test_gitlab_profile_redirected_elsewhere_fails_the_account(tmp_path, other):
     assert report.accounts_failed == 1
     assert other.requests == []
     assert rows(path, "select count(*) as n from repositories") == [{"n": 0}]
+    (error,) = rows(path, "select error from crawl_errors")
+    assert "RedirectRefused" in str(error["error"]) and other.url in str(error["error"])
 
 
 # --- next-page links -------------------------------------------------------------------------
