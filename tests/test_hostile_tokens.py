@@ -23,6 +23,7 @@ from crawler import db as store
 from crawler import redact
 from crawler.config import token_variables
 from crawler.forges.base import RetryPolicy
+from crawler.forges.session import ForgeSession, OffForgeRequest
 from crawler.models import (
     AccountDone,
     Config,
@@ -282,8 +283,9 @@ def test_gitlab_next_link_on_the_forge_is_followed(gitlab_forge):
     assert len(rows(path, "select id from repositories where removed_at is null")) == 2
 
 
-def test_a_stored_cursor_off_the_forge_is_never_requested(gitlab_forge, other):
-    """A cursor saved by an older version (the joined link) is refused, not sent."""
+def test_a_stored_cursor_off_the_forge_is_never_requested(gitlab_forge, other, caplog):
+    """A cursor saved by an older version (the joined link) is dropped, not sent: the
+    listing starts over on the forge."""
     server, _fake, path = gitlab_forge
     db = store.open_db(path)
     db.execute(
@@ -293,12 +295,29 @@ def test_a_stored_cursor_off_the_forge_is_never_requested(gitlab_forge, other):
     )
     db.conn.commit()
     db.close()
+    before = len(server.requests)
 
     report = crawl_again(server, path)
 
-    assert report.accounts_failed == 1
+    assert report.accounts_failed == 0
     assert other.requests == []
-    assert_account_failed_and_kept(path, "OffForgeRequest")
+    assert "stored cursor" in caplog.text and "dropped" in caplog.text
+    listed = [s for s in server.requests[before:] if s.route == "/api/v4/groups/acme/projects"]
+    assert len(listed) == 1 and "page" not in listed[0].query
+    assert len(rows(path, "select id from repositories where removed_at is null")) == 2
+
+
+def test_the_session_sends_nothing_outside_the_forge(other):
+    """Whatever code asks for it, a URL off the forge's API origin is refused unsent."""
+    with HostileServer(lambda seen: json_answer([])) as forge:
+        session = ForgeSession(f"{forge.url}/api/v4")
+        session.headers["PRIVATE-TOKEN"] = GITLAB_TOKEN
+        assert session.get(f"{forge.url}/api/v4/projects").status_code == 200
+        for url in (f"{other.url}/api/v4/projects", f"https://127.0.0.1:{forge.port}/api/v4"):
+            with pytest.raises(OffForgeRequest):
+                session.get(url)
+    assert other.requests == []
+    assert forge.saw_token(GITLAB_TOKEN) and len(forge.requests) == 1
 
 
 # --- tokens echoed by the forge ----------------------------------------------------------------

@@ -197,6 +197,21 @@ class GitLabForge(Forge):
                 return
             current, first_params = following, None
 
+    def _resume_cursor(self, account: OwnerConfig) -> str | None:
+        """Where the account's listing resumes: a path below the API root. Anything else (an
+        absolute URL saved before next-page links were checked) is dropped, and the listing
+        starts over rather than send a request elsewhere."""
+        cursor = self.cursors.get(account.key)
+        if cursor and (not cursor.startswith("/") or cursor.startswith("//")):
+            log.warning(
+                "%s: %s: stored cursor %s dropped, listing from the start",
+                self.host,
+                account.login or "(instance)",
+                cursor,
+            )
+            return None
+        return cursor
+
     # --- planning -----------------------------------------------------------------------------
 
     def plan(self, accounts: Sequence[OwnerConfig]) -> Plan:
@@ -232,7 +247,7 @@ class GitLabForge(Forge):
         }
         if kind == "group":
             params.update(include_subgroups="true", with_shared="false")
-        for items, cursor in self._listing(path, params, self.cursors.get(account.key)):
+        for items, cursor in self._listing(path, params, self._resume_cursor(account)):
             repositories = self._projects(items)
             self.page(emit, account, RepositoryPage(account, repositories, cursor), cursor)
         emit(AccountDone(account, owner, signature=kind))
@@ -285,7 +300,7 @@ class GitLabForge(Forge):
             "sort": "asc",
             "per_page": PAGE_SIZE,
         }
-        for items, cursor in self._listing("/projects", params, self.cursors.get(account.key)):
+        for items, cursor in self._listing("/projects", params, self._resume_cursor(account)):
             repositories = self._projects(items)
             namespaces = {o.id: o for o in (self._namespace(p) for p in items) if o is not None}
             page = RepositoryPage(account, repositories, cursor, tuple(namespaces.values()))
