@@ -6,6 +6,7 @@ import datetime as dt
 import functools
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -32,6 +33,7 @@ from crawler.models import FORGE_KINDS, RunReport
 from crawler.pipeline import Progress as CrawlProgress
 from crawler.publish import datasette
 from crawler.publish.build import PublishError, PublishInputError, PublishReport
+from crawler.redact import RedactingFilter, register_environment
 from sill.load import SillError, SillSourceError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -53,6 +55,9 @@ def _setup_logging(verbose: int) -> None:
     else:
         handler = logging.StreamHandler()
         line = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    # Tokens: masked in every log line (crawler.redact), whatever a forge echoes.
+    register_environment(os.environ)
+    handler.addFilter(RedactingFilter())
     logging.basicConfig(level=level, format=line, handlers=[handler])
 
 
@@ -787,6 +792,8 @@ def schedule_command(
 def _setup_daemon_logging(log_format: str, verbose: int) -> None:
     """One line per event on stdout, where a service manager collects it."""
     handler = logging.StreamHandler(sys.stdout)
+    register_environment(os.environ)
+    handler.addFilter(RedactingFilter())
     if log_format == "json":
         handler.setFormatter(scheduler.JsonLines())
     else:

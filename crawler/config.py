@@ -4,7 +4,10 @@ The file is composed, not just loaded, so that every mistake is reported with th
 offending key or value, all of them at once (a contributor fixes the file in one pass), and so
 that duplicate hosts and owners, which PyYAML would silently collapse, are caught.
 
-Tokens are never read from the file: :func:`token_for` takes them from the environment.
+Tokens are never read from the file: :func:`token_for` takes them from the environment. Two hosts
+whose token variables would be the same name are refused, plain http is accepted only where the
+host resolves to loopback addresses alone, and an API aimed at a link-local or cloud metadata
+address needs ``allow_link_local: true`` on its host.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import ipaddress
 import logging
 import os
 import re
+import socket
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +28,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from crawler.models import FORGE_KINDS, SUPPORTED_KINDS, Config, ForgeConfig, OwnerConfig
+from crawler.redact import register
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +43,7 @@ HOST_KEYS = (
     "api_url",
     "name",
     "ministry",
+    "allow_link_local",
 )
 #: Keys accepted on an owner.
 OWNER_KEYS = ("pso_id", "floss_policy", "ospo_url", "ignored_since", "name", "ministry")
@@ -51,6 +57,27 @@ _LOGIN_PART = r"[A-Za-z0-9_.][A-Za-z0-9_.-]*"
 _LOGIN_RE = re.compile(rf"^~?{_LOGIN_PART}(?:/{_LOGIN_PART})*$")
 _UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 _DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+
+#: Where an API must not be sought without ``allow_link_local: true`` on its host: link-local
+#: addresses (cloud metadata services answer on 169.254.169.254, and fd00:ec2::254 on AWS),
+#: and the metadata services' usual names.
+LINK_LOCAL_NETWORKS = tuple(
+    ipaddress.ip_network(network)
+    for network in ("169.254.0.0/16", "fe80::/10", "fd00:ec2::254/128", "100.100.100.200/32")
+)
+METADATA_NAMES = frozenset(
+    {
+        "metadata",
+        "metadata.google.internal",
+        "metadata.goog",
+        "metadata.azure.com",
+        "instance-data",
+        "instance-data.ec2.internal",
+    }
+)
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 @dataclass(frozen=True)
@@ -237,13 +264,15 @@ def token_for(forge: ForgeConfig, environ: Mapping[str, str] = os.environ) -> st
     """The forge's token from the environment (see :func:`token_variables`); empty means unset.
 
     No token is given when ``api_url`` points at another host than the forge's own (or its
-    ``api.`` subdomain, or a loopback address): a contributed ``api_url`` must not be able to
-    collect the crawler's tokens. The token itself is never logged nor stored.
+    ``api.`` subdomain, or a host that resolves to loopback addresses only): a contributed
+    ``api_url`` must not be able to collect the crawler's tokens. The token is registered for
+    masking (``crawler.redact``): never logged nor stored.
     """
     for variable in token_variables(forge):
         token = environ.get(variable, "")
         if not token:
             continue
+        register(token)
         if not _api_host_trusted(forge):
             log.warning(
                 "%s: %s is set but not sent, api_url %s is not on the forge's host",
@@ -267,12 +296,66 @@ def _env_suffix(host: str) -> str:
 
 
 def _is_loopback(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
+    """Whether every address the host resolves to is a loopback one: decided by the addresses,
+    never by the name (``x.localhost`` may resolve anywhere, or nowhere)."""
+    addresses = resolve(host)
+    return bool(addresses) and all(address.is_loopback for address in addresses)
+
+
+def resolve(host: str) -> tuple[IPAddress, ...]:
+    """The addresses of a host: its IP literal, else what the system's resolver answers; none
+    when it cannot be resolved."""
+    literal = _literal(host)
+    if literal is not None:
+        return (literal,)
     try:
-        return ipaddress.ip_address(host).is_loopback
+        infos = socket.getaddrinfo(host.rstrip("."), None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return ()
+    found: list[IPAddress] = []
+    for info in infos:
+        address = _literal(str(info[4][0]).split("%")[0])
+        if address is not None and address not in found:
+            found.append(address)
+    return tuple(found)
+
+
+def _literal(host: str) -> IPAddress | None:
+    """The address a host names by itself: IPv4 and IPv6 literals, IPv4 in IPv6, and the legacy
+    IPv4 forms the system also reads (``2852039166``, ``0xa9fea9fe``, ``169.254.43518``)."""
+    host = host.strip("[]").rstrip(".").lower()
+    address: IPAddress
+    try:
+        address = ipaddress.ip_address(host)
     except ValueError:
-        return False
+        if not re.fullmatch(r"(0x[0-9a-f]+|[0-9]+)(\.(0x[0-9a-f]+|[0-9]+)){0,3}", host):
+            return None
+        try:
+            address = ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        return address.ipv4_mapped
+    return address
+
+
+def link_local_target(url: str, *, resolve_names: bool = True) -> str | None:
+    """What makes ``url`` aim at a link-local or cloud metadata address (its name, or its
+    address), or ``None``. Host names are resolved only when ``resolve_names``."""
+    try:
+        host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    except ValueError:  # a bad host, reported on its own
+        return None
+    if not host:
+        return None
+    if host in METADATA_NAMES:
+        return host
+    literal = _literal(host)
+    addresses = (literal,) if literal is not None else resolve(host) if resolve_names else ()
+    for address in addresses:
+        if any(address in network for network in LINK_LOCAL_NETWORKS):
+            return host if str(address) == host else f"{host} ({address})"
+    return None
 
 
 def _compose(path: Path) -> yaml.Node | None:
@@ -378,7 +461,28 @@ class _Parser:
             forge = self.forge(host or _text(key), key, value)
             if forge is not None:
                 forges.append(forge)
+        self.token_collisions(forges)
         return forges
+
+    def token_collisions(self, forges: Sequence[ForgeConfig]) -> None:
+        """Two hosts whose token variables are the same name (``gitlab-adullact.net`` and
+        ``gitlab.adullact.net`` both read ``GITLAB_TOKEN_GITLAB_ADULLACT_NET``): whichever token
+        is set would be sent to both."""
+        claimed: dict[str, ForgeConfig] = {}
+        for forge in forges:
+            for variable in token_variables(forge):
+                first = claimed.setdefault(variable, forge)
+                if first.host != forge.host:
+                    self.issues.append(
+                        ConfigIssue(
+                            self.path,
+                            forge.line,
+                            f"{forge.host}: its token variable {variable} is also that of "
+                            f"'{first.host}' (line {first.line}): a token meant for one would be "
+                            "sent to the other; only one of them can be listed",
+                        )
+                    )
+                    break
 
     def host(self, key: yaml.Node) -> str | None:
         if not isinstance(key, yaml.ScalarNode) or _is_null(key) or not key.value.strip():
@@ -413,10 +517,21 @@ class _Parser:
             owners = self.owners(host, kind, fields["owners"][1], settings)
         if kind is None:
             return None
+        allow_link_local = self.flag(host, "allow_link_local", _value(fields, "allow_link_local"))
+        target = (api_url or default_api_url(host, kind)).rstrip("/")
+        # Names are resolved for an api_url the file sets; a default one is the host's own name.
+        aimed = link_local_target(target, resolve_names=api_url is not None)
+        if aimed and not allow_link_local:
+            self.issue(
+                _value(fields, "api_url") or key,
+                f"{host}: the API would be sought at a link-local or cloud metadata address "
+                f"({aimed}): refused; set 'allow_link_local: true' on the host if it really is "
+                "the forge",
+            )
         return ForgeConfig(
             host=host,
             kind=kind,
-            api_url=(api_url or default_api_url(host, kind)).rstrip("/"),
+            api_url=target,
             owners=tuple(owners),
             line=_line(key),
             pso_id=settings.pso_id,
@@ -556,6 +671,15 @@ class _Parser:
         if settings.ministry:
             return settings.ministry
         return self.ministries.get(settings.pso_id) if settings.pso_id else None
+
+    def flag(self, where: str, key: str, node: yaml.Node | None) -> bool:
+        """A YAML boolean; False when absent, or reported when something else."""
+        if node is None:
+            return False
+        if isinstance(node, yaml.ScalarNode) and node.tag == _BOOL_TAG:
+            return str(node.value).lower() in ("true", "yes", "on")
+        self.issue(node, f"{where}: '{key}' must be true or false, got {_got(node)}")
+        return False
 
     def scalar(self, where: str, key: str, node: yaml.Node | None, expected: str) -> str | None:
         """The node's text; None when absent, or reported when not a non-empty scalar."""

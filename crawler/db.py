@@ -33,6 +33,7 @@ from crawler.models import (
     RepositoryPage,
     RunReport,
 )
+from crawler.redact import mask, mask_row, mask_value
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +142,7 @@ def finish_run(db: sqlite_utils.Database, report: RunReport) -> None:
             "repositories": f.repositories,
             "not_modified": f.not_modified,
             "budget_left": f.budget_left,
-            "message": f.message,
+            "message": mask_value(f.message),
         }
         for f in report.forges
     ]
@@ -178,7 +179,7 @@ def record_error(
                 "forge": forge,
                 "owner": owner,
                 "at": now or utcnow(),
-                "error": error,
+                "error": mask(error),
             }
         )
 
@@ -208,7 +209,7 @@ def save_forge(
     if status not in ("unsupported", "ignored"):
         row["last_crawled_at"] = now or utcnow()
     with db.atomic():
-        _table(db, "forges").upsert(row, pk="host")
+        _table(db, "forges").upsert(mask_row(row), pk="host")
 
 
 def _account_row(account: OwnerConfig) -> dict[str, Any]:
@@ -247,7 +248,7 @@ def _upsert_owner(db: sqlite_utils.Database, row: dict[str, Any], now: str) -> N
     owners = _table(db, "owners")
     if owners.count_where("id = ?", [row["id"]]) == 0:
         row = {**row, "first_seen_at": now}
-    owners.upsert(row, pk="id")
+    owners.upsert(mask_row(row), pk="id")
 
 
 # --- incremental state ------------------------------------------------------------------------
@@ -347,7 +348,7 @@ def save_page(
                 "unit": account.key,
                 "forge": account.forge,
                 "run_id": run_id,
-                "cursor": page.cursor,
+                "cursor": mask_value(page.cursor),
                 "started_run": started_run,
                 "started_at": started_at,
                 "updated_at": now,
@@ -450,7 +451,7 @@ def _save_repositories(
     run_id: int,
     now: str,
 ) -> int:
-    rows = [repository_row(r, account) for r in repositories]
+    rows = [mask_row(repository_row(r, account)) for r in repositories]
     if not rows:
         return 0
     ids = [row["id"] for row in rows]
@@ -478,7 +479,7 @@ def _save_publiccode(
     """Store the publiccode.yml read in this crawl; forget those that left their repository.
     A repository whose file was not read this time (nothing changed) keeps its row."""
     rows = [
-        {**repository.publiccode, "repository": repository.id, "read_at": now}
+        mask_row({**repository.publiccode, "repository": repository.id, "read_at": now})
         for repository in repositories
         if repository.publiccode is not None
     ]

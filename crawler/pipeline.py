@@ -36,6 +36,7 @@ from crawler.models import (
     RepositoryPage,
     RunReport,
 )
+from crawler.redact import register_environment
 from crawler.score import score
 from crawler.sill_sync import relink
 
@@ -110,6 +111,8 @@ def crawl(
             not finished are left as they are (not failed), and the next run resumes them.
     """
     environ = os.environ if environ is None else environ
+    # Before any request: what a forge echoes of any token is masked in the DB and the logs.
+    register_environment(environ)
     today = today or dt.datetime.now(dt.UTC).date()
     started_at = store.utcnow()
     run_id = store.start_run(db, started_at)

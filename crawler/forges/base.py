@@ -31,6 +31,7 @@ from crawler.models import (
     Repository,
     RepositoryPage,
 )
+from crawler.redact import mask
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +48,13 @@ FULL_REFRESH_AFTER = dt.timedelta(days=7)
 
 
 class ForgeError(Exception):
-    """A forge answered something the crawler cannot use."""
+    """A forge answered something the crawler cannot use.
+
+    The message is masked (``crawler.redact``) as it is made: it often quotes the forge's
+    answer, which may echo the token, and it is logged and stored."""
 
     def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
+        super().__init__(mask(message))
         self.status = status
 
 
@@ -324,4 +328,4 @@ class Forge(ABC):
 def describe(host: str, error: ForgeError) -> str:
     """A one-line, token-free message for crawl_errors and the terminal."""
     status = f" (HTTP {error.status})" if error.status else ""
-    return f"{host}: {type(error).__name__}{status}: {error}"
+    return mask(f"{host}: {type(error).__name__}{status}: {error}")

@@ -29,7 +29,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 import gitlab
 import requests
@@ -48,6 +48,7 @@ from crawler.forges.base import (
     QueryRejected,
     RateLimited,
 )
+from crawler.forges.session import AccountMoved, ForgeSession, origin
 from crawler.licences import NOASSERTION, NONE, detect_files
 from crawler.metrics import activity_cutoffs
 from crawler.models import (
@@ -58,6 +59,7 @@ from crawler.models import (
     RepositoryPage,
 )
 from crawler.publiccode import validate
+from crawler.redact import mask
 from crawler.rootfiles import RootFiles, classify
 
 log = logging.getLogger(__name__)
@@ -99,7 +101,8 @@ class GitLabForge(Forge):
     def _client(self) -> gitlab.Gitlab:
         client: gitlab.Gitlab | None = getattr(self._local, "client", None)
         if client is None:
-            session = requests.Session()
+            # Follows no redirect and sends nothing outside the API's origin (forges/session.py).
+            session = ForgeSession(self.config.api_url)
             session.hooks["response"].append(self._on_response)
             client = gitlab.Gitlab(
                 url=self.config.api_url.removesuffix(API_SUFFIX),
@@ -184,7 +187,7 @@ class GitLabForge(Forge):
             items = self._json(response)
             if not isinstance(items, list):
                 raise MalformedResponse(f"{current}: a listing that is not a JSON array")
-            following = _next_page(response)
+            following = _next_page(response, self.config.api_url)
             if following is not None:
                 if following in seen or following == current:
                     raise MalformedResponse(f"pagination loop on {path} ({following})")
@@ -193,6 +196,21 @@ class GitLabForge(Forge):
             if following is None:
                 return
             current, first_params = following, None
+
+    def _resume_cursor(self, account: OwnerConfig) -> str | None:
+        """Where the account's listing resumes: a path below the API root. Anything else (an
+        absolute URL saved before next-page links were checked) is dropped, and the listing
+        starts over rather than send a request elsewhere."""
+        cursor = self.cursors.get(account.key)
+        if cursor and (not cursor.startswith("/") or cursor.startswith("//")):
+            log.warning(
+                "%s: %s: stored cursor %s dropped, listing from the start",
+                self.host,
+                account.login or "(instance)",
+                cursor,
+            )
+            return None
+        return cursor
 
     # --- planning -----------------------------------------------------------------------------
 
@@ -208,7 +226,7 @@ class GitLabForge(Forge):
             else:
                 self._account(account, emit)
         except AccountNotFound as error:
-            raise AccountNotFound(
+            raise type(error)(
                 f"'{account.login or account.forge}' not found: {error}", error.status
             ) from error
 
@@ -229,7 +247,7 @@ class GitLabForge(Forge):
         }
         if kind == "group":
             params.update(include_subgroups="true", with_shared="false")
-        for items, cursor in self._listing(path, params, self.cursors.get(account.key)):
+        for items, cursor in self._listing(path, params, self._resume_cursor(account)):
             repositories = self._projects(items)
             self.page(emit, account, RepositoryPage(account, repositories, cursor), cursor)
         emit(AccountDone(account, owner, signature=kind))
@@ -240,6 +258,8 @@ class GitLabForge(Forge):
             group = self._json(
                 self._get(f"/groups/{quote(account.login, safe='')}", {"with_projects": "false"})
             )
+        except AccountMoved:
+            raise
         except AccountNotFound:
             users = self._json(self._get("/users", {"username": account.login}))
             if not isinstance(users, list) or not users:
@@ -280,7 +300,7 @@ class GitLabForge(Forge):
             "sort": "asc",
             "per_page": PAGE_SIZE,
         }
-        for items, cursor in self._listing("/projects", params, self.cursors.get(account.key)):
+        for items, cursor in self._listing("/projects", params, self._resume_cursor(account)):
             repositories = self._projects(items)
             namespaces = {o.id: o for o in (self._namespace(p) for p in items) if o is not None}
             page = RepositoryPage(account, repositories, cursor, tuple(namespaces.values()))
@@ -456,18 +476,26 @@ class GitLabForge(Forge):
         return iso(commits[0].get("committed_date"))
 
 
-def _next_page(response: requests.Response) -> str | None:
+def _next_page(response: requests.Response, api_url: str) -> str | None:
     """The next page as a path below the API root, from ``Link`` (or ``X-Next-Page``).
 
-    Kept relative so that a forge whose links name another host (a proxy, an external URL)
-    is still asked at the configured ``api_url``."""
+    A ``Link`` URL is parsed and checked before anything is asked of it: same scheme, host and
+    port as ``api_url``, a path below the API's. A link like ``http://FORGE/api/v4http://OTHER/``
+    was once cut into ``http://OTHER/…``, where python-gitlab sent the token.
+
+    Raises:
+        MalformedResponse: a link elsewhere, or one that carries the token.
+    """
     link = response.links.get("next", {}).get("url")
     if link:
-        parts = urlsplit(link)
-        path = parts.path
-        index = path.find(API_SUFFIX)
-        if index >= 0:
-            path = path[index + len(API_SUFFIX) :]
+        absolute = urljoin(response.url, link)
+        parts = urlsplit(absolute)
+        root = urlsplit(api_url).path.rstrip("/")
+        path = parts.path[len(root) :] if parts.path.startswith(root) else ""
+        if origin(absolute) != origin(api_url) or not path.startswith("/") or "://" in path:
+            raise MalformedResponse(f"a next page link outside the forge's API ({api_url}): {link}")
+        if mask(link) != link:
+            raise MalformedResponse("a next page link that carries the token")
         return path + (f"?{parts.query}" if parts.query else "")
     next_page = response.headers.get("X-Next-Page", "").strip()
     if next_page.isdigit():
