@@ -23,6 +23,8 @@ from crawler import publiccode, sill_sync
 from crawler.config import ConfigError, load_config, select, unsupported_forges
 from crawler.forges.base import RetryPolicy
 from crawler.licences import MANIFESTS, Detection, detect, from_manifest
+from crawler.licences.bounded import ParseError, read_capped
+from crawler.licences.manifests import MAX_BYTES as MAX_FILE_BYTES
 from crawler.lock import AlreadyRunning, exclusive
 from crawler.models import RunReport
 from crawler.pipeline import Progress as CrawlProgress
@@ -262,9 +264,13 @@ def licence_command(files: tuple[Path, ...], as_json: bool) -> None:
     failed = False
     for path in files:
         try:
-            content = path.read_bytes()
+            content = read_capped(path, MAX_FILE_BYTES)
         except OSError as error:
             err.print(f"[red]{path} : illisible ({error.strerror})[/red]", highlight=False)
+            failed = True
+            continue
+        except ParseError:
+            err.print(f"[red]{path} : fichier trop gros, non lu[/red]", highlight=False)
             failed = True
             continue
         declared = from_manifest(path.name, content) if path.name in MANIFESTS else None
@@ -301,7 +307,7 @@ def publiccode_command(files: tuple[Path, ...], as_json: bool) -> None:
     invalid = False
     for path in files:
         try:
-            result = publiccode.validate(path.read_bytes())
+            result = publiccode.validate_file(path)
         except OSError as error:
             err.print(f"[red]{path} : illisible ({error.strerror})[/red]", highlight=False)
             invalid = True

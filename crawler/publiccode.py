@@ -19,12 +19,12 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-import yaml
-
 from crawler.licences import NOASSERTION, normalise
+from crawler.licences.bounded import ParseError, load_yaml, read_capped
 from crawler.licences.spdx import is_expression
 
 log = logging.getLogger(__name__)
@@ -360,7 +360,10 @@ class PubliccodeResult:
 
 
 def validate(text: str | bytes) -> PubliccodeResult:
-    """Parse (safe YAML, no aliases) and validate one publiccode.yml.
+    """Parse (safe YAML, no aliases, bounded size and depth) and validate one publiccode.yml.
+
+    Never raises on bad content: a file that cannot be read is an invalid result whose one
+    error has the empty key path.
 
     Args:
         text: the file's content; bytes must be UTF-8, as the standard requires.
@@ -368,44 +371,26 @@ def validate(text: str | bytes) -> PubliccodeResult:
     Returns:
         The result: ``valid`` is False when there is at least one error.
     """
-    if isinstance(text, bytes):
-        if len(text) > MAX_BYTES:
-            return _invalid(f"the file is larger than {MAX_BYTES // 1024} KiB")
-        try:
-            text = text.decode("utf-8-sig")
-        except UnicodeDecodeError as error:
-            return _invalid(f"the file is not UTF-8 ({error.reason} at byte {error.start})")
-    if len(text) > MAX_BYTES:
-        return _invalid(f"the file is larger than {MAX_BYTES // 1024} KiB")
     try:
-        data = _load(text)
-    except yaml.YAMLError as error:
-        return _invalid(f"not valid YAML: {_yaml_error(error)}")
-    except _AliasError:
-        return _invalid("YAML anchors and aliases are not allowed in publiccode.yml")
+        data = load_yaml(text, max_bytes=MAX_BYTES)
+    except ParseError as error:
+        return _invalid(str(error))
     if not isinstance(data, dict):
         return _invalid("the file must be a YAML mapping of keys to values")
     return _Validator(data).run()
 
 
-class _AliasError(Exception):
-    pass
+def validate_file(path: str | Path) -> PubliccodeResult:
+    """``validate`` on a file, read no further than ``MAX_BYTES``.
 
-
-def _load(text: str) -> Any:
-    # Aliases would let a small file expand into a huge structure: refuse them outright.
-    for event in yaml.parse(text, Loader=yaml.SafeLoader):
-        if isinstance(event, yaml.AliasEvent):
-            raise _AliasError
-    return yaml.safe_load(text)
-
-
-def _yaml_error(error: yaml.YAMLError) -> str:
-    mark = getattr(error, "problem_mark", None)
-    problem = getattr(error, "problem", None) or str(error)
-    if mark is not None:
-        return f"{problem} (line {mark.line + 1}, column {mark.column + 1})"
-    return str(problem)
+    Raises:
+        OSError: the file cannot be read.
+    """
+    try:
+        data = read_capped(path, MAX_BYTES)
+    except ParseError as error:
+        return _invalid(str(error))
+    return validate(data)
 
 
 def _invalid(message: str) -> PubliccodeResult:

@@ -1,0 +1,317 @@
+"""Bad files and bad input: hostile fetched files fail alone, bad exports and databases are
+refused before anything is written, and the command line answers in one line, never a
+traceback (issue 9, its non-forge parts)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from crawler import db as store
+from crawler.cli import main
+from crawler.forges.base import RetryPolicy
+from crawler.licences import from_manifest
+from crawler.licences.bounded import (
+    ParseError,
+    json_depth,
+    load_json,
+    load_toml,
+    load_yaml,
+    toml_shape,
+)
+from crawler.models import Config, ForgeConfig, OwnerConfig
+from crawler.pipeline import crawl
+from crawler.publiccode import validate
+from localforge import Dataset, LocalForge
+from localforge import content as forge_content
+from localforge import manifests as forge_manifests
+
+DEEP = 500
+#: The issue's 1 kB publiccode.yml of nested brackets.
+NESTED_YAML = "[" * DEEP + "]" * DEEP
+NESTED_JSON = '{"license": "MIT", "x": ' + "[" * 5000 + "]" * 5000 + "}"
+NESTED_TOML = '[package]\nlicense = "MIT"\nx = ' + "[" * DEEP + "]" * DEEP + "\n"
+NESTED_PYPROJECT = '[project]\nlicense = "MIT"\nx = ' + "{a = " * DEEP + "1" + "}" * DEEP + "\n"
+#: Nine aliases of nine aliases of nine: 729 leaves from 30 lines, 9^n for n levels.
+ALIAS_BOMB = "\n".join(
+    [
+        "a: &a [x, x, x, x, x, x, x, x, x]",
+        "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]",
+        "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]",
+        "d: [*c, *c, *c, *c, *c, *c, *c, *c, *c]",
+        "",
+    ]
+)
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args))
+
+
+def one_line(result: Result) -> str:
+    """The single line a refused command writes, with no traceback."""
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(
+        result.exception
+    )
+    assert "Traceback" not in result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1, result.output
+    return lines[0]
+
+
+# --- bounded parsing, unit level -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('{"a": [1, {"b": [2]}]}', 4),
+        ('{"a": "[[[[[[\\"[[[", "b": [[1]]}', 3),  # brackets in strings do not count
+        ('["]]]]]]", [["]]]", [[]]]]]', 5),
+    ],
+)
+def test_json_depth_reads_strings_as_the_parser_does(text: str, expected: int) -> None:
+    assert json_depth(text) == expected
+
+
+def test_toml_shape_skips_strings_and_comments() -> None:
+    text = 'a = """ [[[ \n "" ]]] """\nb.c.d = [[1]] # [[[[\n[x.y]\nz = \'[[[\'\n'
+    assert toml_shape(text) == (2, 3)
+
+
+@pytest.mark.parametrize(
+    ("load", "text"),
+    [
+        (load_json, "[" * 100_000 + "]" * 100_000),
+        (load_toml, "x = " + "[" * DEEP + "]" * DEEP),
+        (load_toml, "x = " + "{a = " * DEEP + "1" + "}" * DEEP),
+        (load_yaml, NESTED_YAML),
+        (load_yaml, "a:\n" + "".join("  " * i + "b:\n" for i in range(1, DEEP))),
+        (load_yaml, "- " * DEEP + "x\n"),
+    ],
+)
+def test_deep_nesting_is_refused_before_the_parser_recurses(load, text: str) -> None:
+    with pytest.raises(ParseError, match="nested deeper than 64 levels"):
+        load(text, max_bytes=1024 * 1024)
+
+
+def test_dotted_toml_keys_are_capped() -> None:
+    # tomllib spends a time quadratic in a dotted key's parts: 20,000 parts took 30 s.
+    started = time.monotonic()
+    with pytest.raises(ParseError, match="dotted key"):
+        load_toml("a" + ".b" * 20_000 + " = 1\n", max_bytes=1024 * 1024)
+    assert time.monotonic() - started < 2
+
+
+def test_yaml_aliases_and_node_counts_are_capped() -> None:
+    with pytest.raises(ParseError, match="aliases are not allowed"):
+        load_yaml(ALIAS_BOMB, max_bytes=4096)
+    with pytest.raises(ParseError, match="more than 3 YAML aliases"):
+        load_yaml(ALIAS_BOMB, max_bytes=4096, max_aliases=3)
+    with pytest.raises(ParseError, match="more than 100 YAML nodes"):
+        load_yaml("[" + ", ".join(["x"] * 200) + "]", max_bytes=4096, max_nodes=100)
+
+
+@pytest.mark.parametrize(
+    ("load", "text", "message"),
+    [
+        (load_json, "1" * 5000, "invalid JSON"),  # beyond Python's int digit limit
+        (load_toml, "a = " + "1" * 5000, "invalid TOML"),
+        (load_yaml, "a: " + "1" * 5000, "not valid YAML"),
+        (load_yaml, "a: 2024-13-45\n", "not valid YAML"),  # ValueError from the constructor
+        (load_json, b"\xff\xfe[]", "not UTF-8"),
+        (load_json, "[1]" + " " * 2000, "larger than 1 KiB"),
+    ],
+)
+def test_every_failure_is_a_parse_error(load, text: str | bytes, message: str) -> None:
+    with pytest.raises(ParseError, match=message):
+        load(text, max_bytes=1024 if message.startswith("larger") else 8192)
+
+
+def test_normal_files_still_parse() -> None:
+    assert load_json('{"a": [1, {"b": "]"}]}', max_bytes=1024) == {"a": [1, {"b": "]"}]}
+    assert load_toml("a.b = [1.5, 2.5]\n[t]\nx = {y = 1}\n", max_bytes=1024) == {
+        "a": {"b": [1.5, 2.5]},
+        "t": {"x": {"y": 1}},
+    }
+    assert load_yaml("a: [1, {b: c}]\n", max_bytes=1024) == {"a": [1, {"b": "c"}]}
+
+
+# --- publiccode.yml and manifests: an invalid result, never an exception --------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (NESTED_YAML, "nested deeper than 64 levels"),
+        ("description:\n" + "  " * 2 + "[" * DEEP, "nested deeper than 64 levels"),
+        (ALIAS_BOMB, "aliases are not allowed"),
+        ("releaseDate: 2024-13-45\n", "not valid YAML"),
+        ("name: x\n" + "#" * (600 * 1024), "larger than 512 KiB"),
+    ],
+)
+def test_hostile_publiccode_is_an_invalid_file(content: str, message: str) -> None:
+    result = validate(content)
+    assert not result.valid
+    assert [(issue.path, message in issue.message) for issue in result.errors] == [("", True)]
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("package.json", NESTED_JSON),
+        ("composer.json", '{"license": "MIT", "x": ' + '{"a": ' * 5000 + "1" + "}" * 5000 + "}"),
+        ("Cargo.toml", NESTED_TOML),
+        ("pyproject.toml", NESTED_PYPROJECT),
+        ("pom.xml", "<!DOCTYPE p [<!ENTITY a 'MIT'>]><project><licenses><license><name>&a;"),
+        ("package.json", '{"license": "MIT", "pad": "' + "x" * (600 * 1024) + '"}'),
+    ],
+)
+def test_hostile_manifest_declares_nothing(name: str, content: str) -> None:
+    assert from_manifest(name, content) is None
+    # The same manifest, well-formed, does declare its licence.
+    assert from_manifest("package.json", '{"license": "MIT", "x": [[[]]]}') == "MIT"
+
+
+# --- codegouv publiccode / licence: one line per bad file -----------------------------------------
+
+
+def test_cli_publiccode_reports_a_hostile_file_in_one_line(tmp_path: Path) -> None:
+    nested = tmp_path / "publiccode.yml"
+    nested.write_text(NESTED_YAML)
+    result = run("publiccode", str(nested))
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert result.output.splitlines() == [
+        f"{nested} : invalide (1 erreur(s), 0 avertissement(s))",
+        "  erreur (fichier) : nested deeper than 64 levels",
+    ]
+
+
+def test_cli_publiccode_does_not_read_an_endless_file() -> None:
+    result = run("publiccode", "/dev/zero")
+    assert result.exit_code == 1
+    assert "larger than 512 KiB" in result.output
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("package.json", NESTED_JSON),
+        ("Cargo.toml", NESTED_TOML),
+        ("pyproject.toml", NESTED_PYPROJECT),
+    ],
+)
+def test_cli_licence_reads_a_hostile_manifest_as_declaring_nothing(
+    tmp_path: Path, name: str, content: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(content)
+    result = run("licence", str(path))
+    assert result.exit_code == 0
+    line = one_line(result)
+    # The manifest is not parsed; the file's text is still matched like any licence file.
+    assert line.startswith(f"{path}\t")
+
+
+def test_cli_licence_refuses_an_endless_file_in_one_line() -> None:
+    result = run("licence", "/dev/zero")
+    assert result.exit_code == 2
+    assert one_line(result) == "/dev/zero : fichier trop gros, non lu"
+
+
+# --- a crawl where some repositories carry hostile files ------------------------------------------
+
+QUICK = RetryPolicy(attempts=4, backoff=0.01, max_wait=5, timeout=10)
+TOKENS = {"GITHUB_TOKEN": "test-token", "GITLAB_TOKEN": "test-token"}
+GITLAB_HOST = "gitlab.mim-libre.fr"
+
+
+def _pick(dataset: Dataset, host: str, *, publiccode: bool = False, manifest: str = "") -> list:
+    found = []
+    for repo in dataset.all_repositories(host):
+        if repo.visibility != "public":
+            continue
+        wanted = (publiccode and repo.publiccode_name) or (
+            manifest
+            and repo.manifest_name == manifest
+            and repo.manifest_licence not in (None, "UNLICENSED", "proprietary")
+            and repo.licence_file_spdx is None
+            and not repo.reuse_spdx
+            and (repo.licence is None or host != "github.com")
+        )
+        if wanted:
+            found.append(repo)
+    return found
+
+
+def test_a_crawl_contains_hostile_files_to_their_repository(monkeypatch) -> None:
+    dataset = Dataset.load()
+    github_pc = _pick(dataset, "github.com", publiccode=True)
+    github_mf = _pick(dataset, "github.com", manifest="package.json")
+    gitlab_pc = _pick(dataset, GITLAB_HOST, publiccode=True)
+    gitlab_mf = _pick(dataset, GITLAB_HOST, manifest="pyproject.toml")
+    assert len(github_mf) >= 2 and len(gitlab_pc) >= 2 and len(gitlab_mf) >= 2
+    hostile = {
+        # publiccode.yml: the issue's 1 kB of brackets on GitHub, an alias bomb on GitLab.
+        ("github.com", github_pc[0].full_name): NESTED_YAML,
+        (GITLAB_HOST, gitlab_pc[0].full_name): ALIAS_BOMB,
+        # manifests that declare a licence, buried under deep nesting.
+        ("github.com", github_mf[0].full_name): NESTED_JSON,
+        (GITLAB_HOST, gitlab_mf[0].full_name): NESTED_PYPROJECT,
+    }
+    publiccode_of = forge_content.publiccode
+    manifest_of = forge_manifests.manifest
+
+    def publiccode(repo):
+        return hostile.get((repo.host, repo.full_name)) or publiccode_of(repo)
+
+    def manifest(repo, name):
+        return hostile.get((repo.host, repo.full_name)) or manifest_of(repo, name)
+
+    monkeypatch.setattr(forge_content, "publiccode", publiccode)
+    monkeypatch.setattr(forge_manifests, "manifest", manifest)
+    owners = sorted({r.owner for r in (github_pc[0], github_mf[0], github_mf[1])})
+    with LocalForge(dataset) as forge:
+        config = Config(
+            "test",
+            (
+                ForgeConfig(
+                    "github.com",
+                    "github",
+                    forge.api_url("github.com"),
+                    tuple(OwnerConfig("github.com", login) for login in owners),
+                ),
+                ForgeConfig(GITLAB_HOST, "gitlab", forge.api_url(GITLAB_HOST)),
+            ),
+        )
+        db = store.open_db()
+        report = crawl(config, db, environ=TOKENS, retry=QUICK)
+
+    assert report.accounts_failed == 0
+    assert [f.status for f in report.forges] == ["ok", "ok"]
+    assert list(db.query("select * from crawl_errors")) == []
+    rows = {r["id"]: r for r in db.query("select * from repositories")}
+    files = {r["repository"]: r for r in db.query("select * from publiccode")}
+
+    def rid(repo) -> str:
+        return f"{repo.host}/{repo.full_name}".lower()
+
+    for repo, message in ((github_pc[0], "nested deeper"), (gitlab_pc[0], "aliases")):
+        assert rows[rid(repo)]["has_publiccode"] == 1
+        stored = files[rid(repo)]
+        assert stored["valid"] == 0
+        errors = json.loads(stored["errors"])
+        assert len(errors) == 1 and errors[0]["path"] == "" and message in errors[0]["message"]
+    # The other publiccode.yml of the GitLab instance were read as usual.
+    for repo in gitlab_pc[1:]:
+        assert files[rid(repo)]["valid"] == int(repo.publiccode_variant != "invalid"), rid(repo)
+    # A hostile manifest gives no licence; its well-formed neighbours give theirs.
+    for repo in (github_mf[0], gitlab_mf[0]):
+        assert rows[rid(repo)]["licence_source"] != "manifest", rid(repo)
+    for repo in (github_mf[1], gitlab_mf[1]):
+        assert rows[rid(repo)]["licence_source"] == "manifest", rid(repo)
