@@ -37,7 +37,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_DB = Path("data/inventory.db")
 DEFAULT_CONFIG = Path("config/organisations.yml")
 
-err = Console(stderr=True)
+# soft_wrap: rich wraps at 80 columns when stderr is not a terminal, cutting paths in errors.
+err = Console(stderr=True, soft_wrap=True)
 
 
 def _setup_logging(verbose: int) -> None:
@@ -224,6 +225,9 @@ def sill_command(source: str, db_path: Path) -> None:
     Si l'adresse par défaut ne répond pas, la copie fournie est chargée, avec un avertissement.
     Un fichier qui n'est pas un export du SILL laisse les tables du SILL intactes (statut 2).
     """
+    if logging.getLogger().level > logging.INFO:
+        # Skipped entries are printed below, or summed up in one refusal line: not logged too.
+        logging.getLogger("sill.load").setLevel(logging.ERROR)
     try:
         with exclusive(db_path):
             db = store.open_db(db_path)

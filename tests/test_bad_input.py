@@ -315,3 +315,94 @@ def test_a_crawl_contains_hostile_files_to_their_repository(monkeypatch) -> None
         assert rows[rid(repo)]["licence_source"] != "manifest", rid(repo)
     for repo in (github_mf[1], gitlab_mf[1]):
         assert rows[rid(repo)]["licence_source"] == "manifest", rid(repo)
+
+
+# --- SILL: a mostly invalid or hostile export is refused, the tables untouched ---------------
+
+BUNDLED_SILL = Path(__file__).resolve().parents[1] / "sill" / "data" / "sill-2022-05.json"
+SILL_TABLES = (
+    "sill_software",
+    "sill_organisations",
+    "sill_instances",
+    "sill_service_providers",
+    "sill_similar_software",
+    "sill_repositories",
+)
+
+
+def _mostly_invalid_export(tmp_path: Path) -> Path:
+    """The issue's export: 1 valid entry and 239 invalid ones (an id that is not a number)."""
+    entries = json.loads(BUNDLED_SILL.read_text(encoding="utf-8"))
+    assert len(entries) == 240
+    broken = [entries[0]] + [{**entry, "id": f"x{entry['id']}"} for entry in entries[1:]]
+    path = tmp_path / "sill.json"
+    path.write_text(json.dumps(broken), encoding="utf-8")
+    return path
+
+
+def _sill_snapshot(db_path: Path) -> dict[str, list[dict]]:
+    db = store.open_db(db_path)
+    try:
+        return {table: list(db.query(f"select * from [{table}]")) for table in SILL_TABLES}
+    finally:
+        db.close()
+
+
+@pytest.fixture
+def sill_db(tmp_path: Path) -> Path:
+    """A database with the bundled SILL loaded (240 programs)."""
+    db_path = tmp_path / "inventory.db"
+    result = run("sill", "--source", "bundled", "--db", str(db_path))
+    assert result.exit_code == 0, result.output
+    assert "240 logiciels" in result.output
+    return db_path
+
+
+def test_sill_mostly_invalid_export_is_refused_and_tables_kept(
+    tmp_path: Path, sill_db: Path
+) -> None:
+    before = _sill_snapshot(sill_db)
+    assert len(before["sill_software"]) == 240
+    source = _mostly_invalid_export(tmp_path)
+    result = run("sill", "--source", str(source), "--db", str(sill_db))
+    assert result.exit_code == 2
+    line = one_line(result)
+    assert "export refusé, 239 entrées invalides sur 240" in line
+    assert "par exemple entry x2 (Acceleo)" in line and "expected a number" in line
+    assert _sill_snapshot(sill_db) == before
+
+
+def test_sill_half_invalid_export_still_loads(tmp_path: Path) -> None:
+    entries = json.loads(BUNDLED_SILL.read_text(encoding="utf-8"))[:10]
+    half = entries[:5] + [{**entry, "id": "x"} for entry in entries[5:]]
+    source = tmp_path / "sill.json"
+    source.write_text(json.dumps(half), encoding="utf-8")
+    result = run("sill", "--source", str(source), "--db", str(tmp_path / "inventory.db"))
+    assert result.exit_code == 0, result.output
+    assert "5 logiciels" in result.output and "5 entrée(s) ignorée(s)" in result.output
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        "[" * 100_000 + "]" * 100_000,
+        '[{"id": "1", "i": "x", "st": "R", "y": "2018", "g": "MIMO", "n": '
+        + "[" * 5000
+        + "]" * 5000
+        + "}]",
+    ],
+)
+def test_sill_deeply_nested_json_is_one_line(tmp_path: Path, sill_db: Path, document: str) -> None:
+    before = _sill_snapshot(sill_db)
+    source = tmp_path / "nested.json"
+    source.write_text(document)
+    result = run("sill", "--source", str(source), "--db", str(sill_db))
+    assert result.exit_code == 2
+    assert "nested deeper than 64 levels" in one_line(result)
+    assert _sill_snapshot(sill_db) == before
+
+
+def test_sill_endless_source_is_refused(tmp_path: Path) -> None:
+    result = run("sill", "--source", "/dev/zero", "--db", str(tmp_path / "inventory.db"))
+    assert result.exit_code == 2
+    assert "larger than 64 MiB" in one_line(result)
