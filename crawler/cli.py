@@ -306,7 +306,7 @@ def licence_command(files: tuple[Path, ...], as_json: bool) -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Un objet JSON par fichier.")
 def publiccode_command(files: tuple[Path, ...], as_json: bool) -> None:
-    """Valide des fichiers publiccode.yml (versions 0.2 à 0.4) : chaque erreur et chaque
+    """Valide des fichiers publiccode.yml (« 0 », versions 0.2 à 0.7) : chaque erreur et chaque
     avertissement avec le chemin de sa clé. Statut 1 si un fichier est invalide."""
     invalid = False
     for path in files:

@@ -415,6 +415,9 @@ class PubliccodeResult:
                 ]
             ),
             "maintenance_contractors": dumps(list(self.maintenance_contractors)),
+            "organisation_uri": self.organisation_uri,
+            "organisation_name": self.organisation_name,
+            "supports": dumps(list(self.supports)),
         }
 
 

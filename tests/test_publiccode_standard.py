@@ -339,3 +339,44 @@ def test_codegouv_publiccode_names_the_key_of_each_error(tmp_path: Path) -> None
     payload = json.loads(as_json.output.splitlines()[0])
     assert payload["valid"] is True and payload["errors"] == []
     assert payload["organisationUri"] == "urn:x-italian-pa:c_h501"
+
+
+# --- stored: the publiccode table gains the 0.5/0.7 columns ---------------------------------
+
+
+def test_organisation_and_supports_are_stored_in_the_publiccode_table() -> None:
+    from crawler import db as store
+    from crawler.models import (
+        AccountDone,
+        ForgeConfig,
+        Owner,
+        OwnerConfig,
+        Repository,
+        RepositoryPage,
+    )
+
+    account = OwnerConfig("github.com", "dinum")
+    database = store.open_db()
+    store.save_forge(
+        database, ForgeConfig("github.com", "github", "https://api.github.com", (account,)), "ok"
+    )
+    now = "2026-11-29T00:00:00Z"
+    run = store.start_run(database, now)
+    row = validate(add("supports:\n  - id: alias:gdpr\n")).as_row("publiccode.yml")
+    repository = Repository(
+        "github.com",
+        "dinum",
+        "demarches",
+        "https://github.com/dinum/demarches",
+        has_publiccode=True,
+        publiccode=row,
+    )
+    store.save_page(database, RepositoryPage(account, (repository,), None), run, now)
+    store.finish_account(
+        database, AccountDone(account, Owner("github.com", "dinum", "organization"), "s"), run, now
+    )
+    stored = database.table("publiccode").get("github.com/dinum/demarches")
+    assert stored["valid"] == 1
+    assert stored["organisation_uri"] == "https://www.data.gouv.fr/organizations/dinum"
+    assert stored["organisation_name"] == "DINUM"
+    assert json.loads(stored["supports"]) == ["alias:gdpr"]
