@@ -285,6 +285,8 @@ _IT_SECTIONS = {
 #: ``supports[].id``: ``alias:<name>`` (the standard's list of aliases is not bundled: any
 #: well-formed name is accepted) or a URI.
 _ALIAS = re.compile(r"^alias:[a-z0-9][a-z0-9._-]*$")
+#: Source-control protocols the standard's ``url`` may use besides http(s) ("git, svn, …").
+_REPOSITORY_SCHEMES = frozenset({"git", "svn", "ssh", "git+ssh", "svn+ssh", "hg", "bzr"})
 #: RFC 3986 ``scheme:rest``: ``https://…``, ``urn:x-italian-pa:c_h501``…
 _URI = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:[^\s]+$")
 _BCP47 = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{1,8})*$")
@@ -527,6 +529,18 @@ class _Validator:
             return None
         return text.strip()
 
+    def repository_url(self, value: Any) -> str | None:
+        """``url``: the standard allows any repository protocol (git, svn…) and prefers
+        HTTP(S); an http(s) URL is what a catalogue can link to."""
+        text = self.string("url", value, required=True)
+        if text is None:
+            return None
+        parsed = urlparse(text.strip())
+        if parsed.scheme in _REPOSITORY_SCHEMES and parsed.netloc:
+            self.warn("url", f"prefer an http(s) URL (not {parsed.scheme}://): {text!r}")
+            return text.strip()
+        return self.url("url", value, required=True)
+
     def date(self, path: str, value: Any, *, required: bool = False) -> str | None:
         if isinstance(value, dt.datetime):
             self.error(path, "must be a date YYYY-MM-DD, not a date and time")
@@ -579,7 +593,7 @@ class _Validator:
                 self.warn(key, message)
         name = self.string("name", data.get("name"), required=True)
         self.string("applicationSuite", data.get("applicationSuite"))
-        url = self.url("url", data.get("url"), required=True)
+        url = self.repository_url(data.get("url"))
         landing = self.url("landingURL", data.get("landingURL"))
         self.check_based_on(data.get("isBasedOn"))
         version = self.string("softwareVersion", data.get("softwareVersion"))

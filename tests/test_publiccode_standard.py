@@ -380,3 +380,13 @@ def test_organisation_and_supports_are_stored_in_the_publiccode_table() -> None:
     assert stored["organisation_uri"] == "https://www.data.gouv.fr/organizations/dinum"
     assert stored["organisation_name"] == "DINUM"
     assert json.loads(stored["supports"]) == ["alias:gdpr"]
+
+
+def test_url_may_use_a_source_control_protocol_with_a_warning_to_prefer_https() -> None:
+    git = 'url: "https://git.example.gouv.fr/dinum/demarches.git"=>url: "git://git.example.gouv.fr/d.git"'
+    result = validate(base(u=git))
+    assert result.valid, result.errors
+    assert paths(result.warnings) == {"url"}
+    for bad in ("ftp://example.fr/d", "git.example.gouv.fr/d", "git://"):
+        wrong = 'url: "https://git.example.gouv.fr/dinum/demarches.git"=>url: "' + bad + '"'
+        assert paths(validate(base(u=wrong)).errors) == {"url"}, bad
