@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+import crawler.lock
 from crawler import db as store
 from crawler.cli import main
 from crawler.forges.base import RetryPolicy
@@ -36,6 +37,8 @@ from crawler.publiccode import validate
 from localforge import Dataset, LocalForge
 from localforge import content as forge_content
 from localforge import manifests as forge_manifests
+from sill import load as sill_load
+from tests.hostile import Answer, HostileServer
 
 DEEP = 500
 #: The issue's 1 kB publiccode.yml of nested brackets.
@@ -530,8 +533,6 @@ def test_full_disk_during_sill_load_is_one_line_and_keeps_what_was_stored(
 def test_full_disk_on_the_lock_file_is_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import crawler.lock
-
     class NoSpace:
         """``os`` as crawler.lock sees it, on a full disk."""
 
@@ -552,8 +553,6 @@ def test_full_disk_on_the_lock_file_is_one_line(
 def test_forbidden_folder_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Root ignores permission bits: the refusal the kernel would give is raised where the lock
     # file is created.
-    import crawler.lock
-
     def forbidden(path: os.PathLike[str], *args: object) -> int:
         raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
 
@@ -614,3 +613,76 @@ def test_full_disk_for_real(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"{db_path} : disque plein"), done.stderr
+
+
+def _crawl_config(tmp_path: Path, forge: LocalForge, logins: list[str]) -> Path:
+    owners = "".join(f"    {login}:\n" for login in logins)
+    path = tmp_path / "organisations.yml"
+    path.write_text(
+        f"github.com:\n  forge: github\n  api_url: {forge.api_url('github.com')}\n"
+        f"  owners:\n{owners}",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_full_disk_during_a_crawl_is_one_line_and_keeps_earlier_data(
+    tmp_path: Path, localforge: LocalForge, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", "test-token")
+    sizes = {
+        a.login: len(localforge.dataset.repositories("github.com", a.login))
+        for a in localforge.dataset.accounts("github.com")
+    }
+    logins = sorted((login for login, n in sizes.items() if 5 <= n <= 30), key=sizes.__getitem__)
+    logins = logins[:2]
+    db_path = tmp_path / "inventory.db"
+    first = run(
+        "crawl",
+        "--config",
+        str(_crawl_config(tmp_path, localforge, logins[:1])),
+        "--db",
+        str(db_path),
+    )
+    assert first.exit_code == 0, first.output
+    db = store.open_db(db_path)
+    before = list(db.query("select id, last_seen_at from repositories order by id"))
+    db.close()
+    assert before
+    open_db = store.open_db
+
+    def full_disk(path):
+        db = open_db(path)
+        pages = db.execute("pragma page_count").fetchone()[0]
+        db.execute(f"pragma max_page_count = {pages}")
+        return db
+
+    monkeypatch.setattr(store, "open_db", full_disk)
+    config = _crawl_config(tmp_path, localforge, logins)
+    result = run("crawl", "--config", str(config), "--db", str(db_path))
+    monkeypatch.undo()
+    assert result.exit_code == 1
+    assert one_line(result).startswith(f"{db_path} : disque plein")
+    db = store.open_db(db_path)
+    assert list(db.query("select id, last_seen_at from repositories order by id")) == before
+    db.close()
+
+
+def test_sill_url_body_is_capped_while_streamed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sill_load, "MAX_EXPORT_BYTES", 1024 * 1024)
+    sent = []
+
+    def endless(_request):
+        def chunks():
+            for _ in range(64):  # 64 MiB offered, no Content-Length
+                sent.append(1)
+                yield b" " * (1024 * 1024)
+
+        return Answer(200, chunks=chunks())
+
+    with (
+        HostileServer(endless) as server,
+        pytest.raises(sill_load.SillFormatError, match="larger than 1 MiB"),
+    ):
+        sill_load.load(f"{server.url}/sill.json")
+    assert len(sent) < 64
