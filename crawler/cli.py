@@ -6,6 +6,7 @@ import functools
 import json
 import logging
 import signal
+import sqlite3
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -21,6 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from crawler import db as store
 from crawler import publiccode, sill_sync
 from crawler.config import ConfigError, load_config, select, unsupported_forges
+from crawler.explain import explain
 from crawler.forges.base import RetryPolicy
 from crawler.licences import MANIFESTS, Detection, detect, from_manifest
 from crawler.licences.bounded import ParseError, read_capped
@@ -84,6 +86,24 @@ def common(function: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def one_line_errors(function: F) -> F:
+    """A full disk, a read-only folder, a --db that is not ours…: one line naming the place and
+    exit 2 (bad input) or 1 (failure), instead of a traceback (see ``crawler.explain``)."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except (OSError, sqlite3.Error, store.NotOurDatabase, MemoryError) as error:
+            explained = explain(error, kwargs.get("db_path"))
+            if explained is None:
+                raise
+            err.print(explained.message, style="red", markup=False, highlight=False)
+            sys.exit(explained.status)
+
+    return wrapper  # type: ignore[return-value]
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="codegouv-inventory")
 def main() -> None:
@@ -121,6 +141,7 @@ def main() -> None:
     help="Ne parcourir que ce compte (répétable).",
 )
 @common
+@one_line_errors
 def crawl(
     config_path: Path,
     db_path: Path,
@@ -161,6 +182,10 @@ def crawl(
 
 
 def _print_config_error(error: ConfigError) -> None:
+    if len(error.issues) == 1:
+        line = f"Configuration invalide : {error.issues[0]}"
+        err.print(line, style="red", markup=False, highlight=False)
+        return
     err.print(f"[red]Configuration invalide ({len(error.issues)} erreur(s)) :[/red]")
     for issue in error.issues:
         err.print(f"  {issue}", markup=False, highlight=False)
@@ -219,6 +244,7 @@ def _print_summary(report: RunReport, seconds: float) -> None:
 )
 @db_option
 @common
+@one_line_errors
 def sill_command(source: str, db_path: Path) -> None:
     """Charge le SILL et le relie aux dépôts de l'inventaire.
 
@@ -414,6 +440,7 @@ def orgs() -> None:
 @orgs.command()
 @config_option
 @common
+@one_line_errors
 def validate(config_path: Path) -> None:
     """Vérifie le fichier des comptes et signale chaque erreur avec sa ligne."""
     try:

@@ -59,6 +59,10 @@ SUPPORTED_VERSIONS = (
 LATEST_VERSION = "0.7.0"
 #: A publiccode.yml is a few kilobytes; larger input is refused before parsing.
 MAX_BYTES = 512 * 1024
+#: A real one has a few hundred YAML nodes; the cap keeps a hostile one under a second or so.
+MAX_NODES = 10_000
+#: Seconds PyYAML may spend on one file (a backstop: MAX_NODES and MAX_BYTES come first).
+PARSE_SECONDS = 2.0
 
 DEVELOPMENT_STATUSES = ("concept", "development", "beta", "stable", "obsolete")
 SOFTWARE_TYPES = (
@@ -436,7 +440,7 @@ def validate(text: str | bytes) -> PubliccodeResult:
         The result: ``valid`` is False when there is at least one error.
     """
     try:
-        data = load_yaml(text, max_bytes=MAX_BYTES)
+        data = load_yaml(text, max_bytes=MAX_BYTES, max_nodes=MAX_NODES, timeout=PARSE_SECONDS)
     except ParseError as error:
         return _invalid(str(error))
     if not isinstance(data, dict):

@@ -4,13 +4,21 @@ traceback (issue 9, its non-forge parts)."""
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import shlex
+import shutil
+import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
+import crawler.lock
 from crawler import db as store
 from crawler.cli import main
 from crawler.forges.base import RetryPolicy
@@ -29,6 +37,8 @@ from crawler.publiccode import validate
 from localforge import Dataset, LocalForge
 from localforge import content as forge_content
 from localforge import manifests as forge_manifests
+from sill import load as sill_load
+from tests.hostile import Answer, HostileServer
 
 DEEP = 500
 #: The issue's 1 kB publiccode.yml of nested brackets.
@@ -406,3 +416,288 @@ def test_sill_endless_source_is_refused(tmp_path: Path) -> None:
     result = run("sill", "--source", "/dev/zero", "--db", str(tmp_path / "inventory.db"))
     assert result.exit_code == 2
     assert "larger than 64 MiB" in one_line(result)
+
+
+# --- --db, --config, full disk, read-only folder: one line, the right status --------------------
+
+CONFIG = "github.com:\n  forge: github\n  owners:\n    etalab:\n"
+
+
+def _config(tmp_path: Path) -> Path:
+    path = tmp_path / "organisations.yml"
+    path.write_text(CONFIG, encoding="utf-8")
+    return path
+
+
+def _other_application_db(path: Path) -> bytes:
+    connection = sqlite3.connect(path)
+    connection.execute("create table notes (id integer primary key, text text)")
+    connection.execute("insert into notes (text) values ('ne pas toucher')")
+    connection.commit()
+    connection.close()
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("command", ["sill", "crawl"])
+def test_db_that_is_a_text_file_is_refused_untouched(tmp_path: Path, command: str) -> None:
+    db_path = tmp_path / "notes.txt"
+    db_path.write_text("des notes, pas une base\n" * 10, encoding="utf-8")
+    before = db_path.read_bytes()
+    args = ["--source", "bundled"] if command == "sill" else ["--config", str(_config(tmp_path))]
+    result = run(command, *args, "--db", str(db_path))
+    assert result.exit_code == 2
+    assert one_line(result) == f"{db_path} : n'est pas une base SQLite ; refusé, rien n'y est écrit"
+    assert db_path.read_bytes() == before
+
+
+@pytest.mark.parametrize("command", ["sill", "crawl"])
+def test_another_applications_sqlite_file_is_left_byte_identical(
+    tmp_path: Path, command: str
+) -> None:
+    db_path = tmp_path / "other.db"
+    before = _other_application_db(db_path)
+    args = ["--source", "bundled"] if command == "sill" else ["--config", str(_config(tmp_path))]
+    result = run(command, *args, "--db", str(db_path))
+    assert result.exit_code == 2
+    assert one_line(result) == (
+        f"{db_path} : base SQLite d'une autre application (tables : notes) ; refusé, "
+        "rien n'y est écrit"
+    )
+    assert db_path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("other")) == ["other.db"]
+
+
+def test_another_applications_id_is_refused(tmp_path: Path) -> None:
+    db_path = tmp_path / "other.db"
+    connection = sqlite3.connect(db_path)
+    connection.execute("pragma application_id = 1234")
+    # Even with tables named like ours, another application_id is not ours.
+    connection.execute("create table repositories (id text)")
+    connection.commit()
+    connection.close()
+    with pytest.raises(store.NotOurDatabase, match="application_id 0x4d2"):
+        store.open_db(db_path)
+
+
+def test_our_databases_are_marked_and_old_ones_still_open(tmp_path: Path) -> None:
+    db_path = tmp_path / "inventory.db"
+    db = store.open_db(db_path)
+    assert db.execute("pragma application_id").fetchone()[0] == store.APPLICATION_ID
+    # A database of ours from before the mark: recognised by its tables, then marked.
+    db.execute("pragma application_id = 0")
+    db.close()
+    db = store.open_db(db_path)
+    assert db.execute("pragma application_id").fetchone()[0] == store.APPLICATION_ID
+    db.close()
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    store.open_db(empty).close()  # an empty file is ours to fill
+
+
+@pytest.mark.parametrize("command", [["crawl"], ["orgs", "validate"]])
+def test_config_dev_zero_is_one_line(tmp_path: Path, command: list[str]) -> None:
+    extra = ["--db", str(tmp_path / "inventory.db")] if command == ["crawl"] else []
+    result = run(*command, "--config", "/dev/zero", *extra)
+    assert result.exit_code == 2
+    assert one_line(result) == ("Configuration invalide : /dev/zero: the file is larger than 2 MiB")
+    assert not (tmp_path / "inventory.db").exists()
+
+
+def test_full_disk_during_sill_load_is_one_line_and_keeps_what_was_stored(
+    sill_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = _sill_snapshot(sill_db)
+    # The same export with descriptions a hundred times longer: the database has to grow.
+    entries = json.loads(BUNDLED_SILL.read_text(encoding="utf-8"))
+    for entry in entries:
+        entry["fr-desc"] = (entry.get("fr-desc") or "x") * 100
+    source = tmp_path / "sill-long.json"
+    source.write_text(json.dumps(entries), encoding="utf-8")
+    open_db = store.open_db
+
+    def full_disk(path):  # SQLite's own SQLITE_FULL: no page may be added
+        db = open_db(path)
+        pages = db.execute("pragma page_count").fetchone()[0]
+        db.execute(f"pragma max_page_count = {pages}")
+        return db
+
+    monkeypatch.setattr(store, "open_db", full_disk)
+    result = run("sill", "--source", str(source), "--db", str(sill_db))
+    assert result.exit_code == 1
+    line = one_line(result)
+    assert line.startswith(f"{sill_db} : disque plein"), line
+    monkeypatch.undo()
+    assert _sill_snapshot(sill_db) == before
+
+
+def test_full_disk_on_the_lock_file_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class NoSpace:
+        """``os`` as crawler.lock sees it, on a full disk."""
+
+        def __getattr__(self, name: str):
+            return getattr(os, name)
+
+        @staticmethod
+        def write(fd: int, data: bytes) -> int:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(crawler.lock, "os", NoSpace())
+    db_path = tmp_path / "inventory.db"
+    result = run("sill", "--source", "bundled", "--db", str(db_path))
+    assert result.exit_code == 1
+    assert one_line(result) == f"{db_path} : disque plein"
+
+
+def test_forbidden_folder_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Root ignores permission bits: the refusal the kernel would give is raised where the lock
+    # file is created.
+    def forbidden(path: os.PathLike[str], *args: object) -> int:
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+
+    monkeypatch.setattr(crawler.lock.os, "open", forbidden)
+    db_path = tmp_path / "inventory.db"
+    result = run("sill", "--source", "bundled", "--db", str(db_path))
+    monkeypatch.undo()
+    assert result.exit_code == 2
+    assert one_line(result) == f"{db_path}.lock : permission refusée"
+
+
+# The same, with the kernel's own errors: a read-only bind mount and a 64 kB tmpfs in a user and
+# mount namespace (skipped where unshare is not allowed).
+
+
+def _in_namespace(mount: str, cli: list[str]) -> subprocess.CompletedProcess[str]:
+    command = " ".join(shlex.quote(part) for part in [sys.executable, "-m", "crawler", *cli])
+    script = f"set -e; {mount}; cd {shlex.quote(str(Path.cwd()))}; exec {command}"
+    probe = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", f"{mount} && echo mounted"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if probe.returncode != 0 or "mounted" not in probe.stdout:
+        pytest.skip(f"no mount namespace here: {probe.stderr.strip()}")
+    return subprocess.run(
+        ["unshare", "-rm", "sh", "-c", script],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+@pytest.mark.skipif(shutil.which("unshare") is None, reason="unshare is not installed")
+def test_read_only_folder_for_real(tmp_path: Path) -> None:
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    quoted = shlex.quote(str(folder))
+    mount = f"mount --bind {quoted} {quoted} && mount -o remount,bind,ro {quoted}"
+    db_path = folder / "inventory.db"
+    done = _in_namespace(mount, ["sill", "--source", "bundled", "--db", str(db_path)])
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip() == f"{db_path}.lock : système de fichiers en lecture seule"
+    assert done.stdout == ""
+
+
+@pytest.mark.skipif(shutil.which("unshare") is None, reason="unshare is not installed")
+def test_full_disk_for_real(tmp_path: Path) -> None:
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    mount = f"mount -t tmpfs -o size=64k none {shlex.quote(str(folder))}"
+    db_path = folder / "inventory.db"
+    done = _in_namespace(mount, ["sill", "--source", "bundled", "--db", str(db_path)])
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"{db_path} : disque plein"), done.stderr
+
+
+def _crawl_config(tmp_path: Path, forge: LocalForge, logins: list[str]) -> Path:
+    owners = "".join(f"    {login}:\n" for login in logins)
+    path = tmp_path / "organisations.yml"
+    path.write_text(
+        f"github.com:\n  forge: github\n  api_url: {forge.api_url('github.com')}\n"
+        f"  owners:\n{owners}",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_full_disk_during_a_crawl_is_one_line_and_keeps_earlier_data(
+    tmp_path: Path, localforge: LocalForge, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", "test-token")
+    sizes = {
+        a.login: len(localforge.dataset.repositories("github.com", a.login))
+        for a in localforge.dataset.accounts("github.com")
+    }
+    logins = sorted((login for login, n in sizes.items() if 5 <= n <= 30), key=sizes.__getitem__)
+    logins = logins[:2]
+    db_path = tmp_path / "inventory.db"
+    first = run(
+        "crawl",
+        "--config",
+        str(_crawl_config(tmp_path, localforge, logins[:1])),
+        "--db",
+        str(db_path),
+    )
+    assert first.exit_code == 0, first.output
+    db = store.open_db(db_path)
+    before = list(db.query("select id, last_seen_at from repositories order by id"))
+    db.close()
+    assert before
+    open_db = store.open_db
+
+    def full_disk(path):
+        db = open_db(path)
+        pages = db.execute("pragma page_count").fetchone()[0]
+        db.execute(f"pragma max_page_count = {pages}")
+        return db
+
+    monkeypatch.setattr(store, "open_db", full_disk)
+    config = _crawl_config(tmp_path, localforge, logins)
+    result = run("crawl", "--config", str(config), "--db", str(db_path))
+    monkeypatch.undo()
+    assert result.exit_code == 1
+    assert one_line(result).startswith(f"{db_path} : disque plein")
+    # Nothing stored is lost (pages saved before the disk filled up may have refreshed rows).
+    db = store.open_db(db_path)
+    after = {r["id"]: r for r in db.query("select id, removed_at from repositories")}
+    db.close()
+    assert {r["id"] for r in before} <= set(after)
+    assert all(after[r["id"]]["removed_at"] is None for r in before)
+
+
+def test_sill_url_body_is_capped_while_streamed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sill_load, "MAX_EXPORT_BYTES", 1024 * 1024)
+    sent = []
+
+    def endless(_request):
+        def chunks():
+            for _ in range(64):  # 64 MiB offered, no Content-Length
+                sent.append(1)
+                yield b" " * (1024 * 1024)
+
+        return Answer(200, chunks=chunks())
+
+    with (
+        HostileServer(endless) as server,
+        pytest.raises(sill_load.SillFormatError, match="larger than 1 MiB"),
+    ):
+        sill_load.load(f"{server.url}/sill.json")
+    assert len(sent) < 64
+
+
+def test_a_huge_flat_publiccode_is_cut_short() -> None:
+    # 170,000 list items in 500 kB: refused at the node cap (or the time limit, on a slow
+    # machine) instead of the half-minute PyYAML would spend on it.
+    started = time.monotonic()
+    result = validate(("[" + "x, " * 170_000)[:500_000] + "]")
+    assert not result.valid
+    (issue,) = result.errors
+    assert issue.path == ""
+    assert "more than 10000 YAML nodes" in issue.message or "too slow" in issue.message
+    assert time.monotonic() - started < 10
