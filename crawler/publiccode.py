@@ -12,7 +12,8 @@ older version gets a warning advising ``"0"``; the one rule kept per version is 
 mandatory before 0.4 (optional since 0.5). Warnings, not errors: what the standard deprecates
 (0.3: ``monochromeLogo``, ``inputTypes``, ``outputTypes``, ``genericName``; 0.4:
 ``legal.authorsFile``; 0.5: ``legal.repoOwner``, lower-case country codes, ``it.conforme``,
-``it.riuso.codiceIPA``; 0.7: the country-specific sections), what it only recommends, and keys
+``it.riuso.codiceIPA``; 0.7: the country-specific sections), each for the files that declare
+that version or a later one (a 0.4 file had to write ``fr``), what it only recommends, and keys
 it does not define. An unknown version is an error; the file is then checked all the same, so
 every problem is reported at once.
 """
