@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import signal
+import sqlite3
 import sys
 import threading
 import time
@@ -26,8 +27,11 @@ from crawler import jobs, publiccode, scheduler, sill_sync
 from crawler import orgs as orgs_module
 from crawler import status as status_module
 from crawler.config import ConfigError, load_config, select, unsupported_forges
+from crawler.explain import explain
 from crawler.forges.base import RetryPolicy
 from crawler.licences import MANIFESTS, Detection, detect, from_manifest
+from crawler.licences.bounded import ParseError, read_capped
+from crawler.licences.manifests import MAX_BYTES as MAX_FILE_BYTES
 from crawler.lock import AlreadyRunning
 from crawler.models import FORGE_KINDS, RunReport
 from crawler.pipeline import Progress as CrawlProgress
@@ -95,6 +99,24 @@ def common(function: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def one_line_errors(function: F) -> F:
+    """A full disk, a read-only folder, a --db that is not ours…: one line naming the place and
+    exit 2 (bad input) or 1 (failure), instead of a traceback (see ``crawler.explain``)."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except (OSError, sqlite3.Error, store.NotOurDatabase, MemoryError) as error:
+            explained = explain(error, kwargs.get("db_path"))
+            if explained is None:
+                raise
+            err.print(explained.message, style="red", markup=False, highlight=False)
+            sys.exit(explained.status)
+
+    return wrapper  # type: ignore[return-value]
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="codegouv-inventory")
 def main() -> None:
@@ -132,6 +154,7 @@ def main() -> None:
     help="Ne parcourir que ce compte (répétable).",
 )
 @common
+@one_line_errors
 def crawl(
     config_path: Path,
     db_path: Path,
@@ -170,6 +193,10 @@ def crawl(
 
 
 def _print_config_error(error: ConfigError) -> None:
+    if len(error.issues) == 1:
+        line = f"Configuration invalide : {error.issues[0]}"
+        err.print(line, style="red", markup=False, highlight=False)
+        return
     err.print(f"[red]Configuration invalide ({len(error.issues)} erreur(s)) :[/red]")
     for issue in error.issues:
         err.print(f"  {issue}", markup=False, highlight=False, soft_wrap=True)
@@ -228,12 +255,16 @@ def _print_summary(report: RunReport, seconds: float) -> None:
 )
 @db_option
 @common
+@one_line_errors
 def sill_command(source: str, db_path: Path) -> None:
     """Charge le SILL et le relie aux dépôts de l'inventaire.
 
     Si l'adresse par défaut ne répond pas, la copie fournie est chargée, avec un avertissement.
     Un fichier qui n'est pas un export du SILL laisse les tables du SILL intactes (statut 2).
     """
+    if logging.getLogger().level > logging.INFO:
+        # Skipped entries are printed below, or summed up in one refusal line: not logged too.
+        logging.getLogger("sill.load").setLevel(logging.ERROR)
 
     def on_fallback(error: SillSourceError) -> None:
         err.print(
@@ -312,9 +343,13 @@ def licence_command(files: tuple[Path, ...], as_json: bool) -> None:
     failed = False
     for path in files:
         try:
-            content = path.read_bytes()
+            content = read_capped(path, MAX_FILE_BYTES)
         except OSError as error:
             err.print(f"[red]{path} : illisible ({error.strerror})[/red]", highlight=False)
+            failed = True
+            continue
+        except ParseError:
+            err.print(f"[red]{path} : fichier trop gros, non lu[/red]", highlight=False)
             failed = True
             continue
         declared = from_manifest(path.name, content) if path.name in MANIFESTS else None
@@ -346,12 +381,12 @@ def licence_command(files: tuple[Path, ...], as_json: bool) -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Un objet JSON par fichier.")
 def publiccode_command(files: tuple[Path, ...], as_json: bool) -> None:
-    """Valide des fichiers publiccode.yml (versions 0.2 à 0.4) : chaque erreur et chaque
+    """Valide des fichiers publiccode.yml (« 0 », versions 0.2 à 0.7) : chaque erreur et chaque
     avertissement avec le chemin de sa clé. Statut 1 si un fichier est invalide."""
     invalid = False
     for path in files:
         try:
-            result = publiccode.validate(path.read_bytes())
+            result = publiccode.validate_file(path)
         except OSError as error:
             err.print(f"[red]{path} : illisible ({error.strerror})[/red]", highlight=False)
             invalid = True
@@ -456,6 +491,7 @@ def orgs() -> None:
 @click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @config_option
 @common
+@one_line_errors
 def validate(file: Path | None, config_path: Path) -> None:
     """Vérifie le fichier des comptes (FILE, ou --config) et signale chaque erreur avec sa
     ligne, avant une demande de fusion. Statut 2 si le fichier a des erreurs."""

@@ -358,10 +358,19 @@ def link_local_target(url: str, *, resolve_names: bool = True) -> str | None:
     return None
 
 
+#: code.gouv.fr's accounts file is ~100 kB; a larger one (or /dev/zero) is not read.
+MAX_CONFIG_BYTES = 2 * 1024 * 1024
+
+
 def _compose(path: Path) -> yaml.Node | None:
     where = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as stream:
+            data = stream.read(MAX_CONFIG_BYTES + 1)
+        if len(data) > MAX_CONFIG_BYTES:
+            message = f"the file is larger than {MAX_CONFIG_BYTES // (1024 * 1024)} MiB"
+            raise ConfigError([ConfigIssue(where, 0, message)])
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise ConfigError([ConfigIssue(where, 0, "file not found")]) from None
     except (OSError, UnicodeDecodeError) as error:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,16 +57,77 @@ def open_db(path: str | Path | None = None) -> sqlite_utils.Database:
 
     Args:
         path: the database file; ``None`` for an in-memory database (tests).
+
+    Raises:
+        NotOurDatabase: the file exists but is not an inventory database; nothing was written.
     """
     if path is None:
         db = sqlite_utils.Database(memory=True)
     else:
+        check_ours(path)
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         db = sqlite_utils.Database(path)
         db.enable_wal()
     db.execute("PRAGMA foreign_keys = ON")
     ensure_shape(db)
+    if db.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+        db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
     return db
+
+
+# --- whose database: refuse another application's file before writing to it -------------------
+
+#: ``PRAGMA application_id`` of the inventory's databases ("CGIV"), set on every open.
+APPLICATION_ID = 0x43474956
+_SQLITE_HEADER = b"SQLite format 3\x00"
+#: Tables that mark an inventory database created before ``APPLICATION_ID`` was set.
+_OUR_TABLES = frozenset({"repositories", "owners", "crawl_runs"})
+
+
+class NotOurDatabase(ValueError):
+    """The file is not SQLite, or is another application's SQLite database."""
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        super().__init__(f"{path} : {reason} ; refusé, rien n'y est écrit")
+        self.path = str(path)
+
+
+def check_ours(path: str | Path) -> None:
+    """Accept a missing or empty file (ours to create) or an inventory database, and raise
+    ``NotOurDatabase`` for anything else, reading only (SQLite's header, then its tables).
+
+    Raises:
+        NotOurDatabase: another application's file.
+        OSError: the file cannot be read.
+    """
+    try:
+        with open(path, "rb") as stream:
+            header = stream.read(100)
+    except FileNotFoundError:
+        return
+    if not header:
+        return
+    if len(header) < 100 or not header.startswith(_SQLITE_HEADER):
+        raise NotOurDatabase(path, "n'est pas une base SQLite")
+    application_id = int.from_bytes(header[68:72], "big")
+    if application_id == APPLICATION_ID:
+        return
+    if application_id != 0:
+        raise NotOurDatabase(
+            path, f"base SQLite d'une autre application (application_id {application_id:#x})"
+        )
+    uri = Path(path).resolve().as_uri() + "?mode=ro"
+    connection = sqlite3.connect(uri, uri=True)
+    try:
+        tables = {
+            row[0]
+            for row in connection.execute("select name from sqlite_master where type = 'table'")
+        }
+    finally:
+        connection.close()
+    if tables and not tables.issuperset(_OUR_TABLES):
+        shown = ", ".join(sorted(tables)[:5]) + ("…" if len(tables) > 5 else "")
+        raise NotOurDatabase(path, f"base SQLite d'une autre application (tables : {shown})")
 
 
 def _sql_type(type_: str) -> type:

@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from crawler.db import check_ours
+
 
 class AlreadyRunning(RuntimeError):
     """Another process holds the lock of this database."""
@@ -19,7 +21,12 @@ class AlreadyRunning(RuntimeError):
 
 @contextmanager
 def exclusive(db_path: Path) -> Iterator[None]:
-    """Hold ``<db>.lock`` for the duration; raise ``AlreadyRunning`` if someone else does."""
+    """Hold ``<db>.lock`` for the duration; raise ``AlreadyRunning`` if someone else does.
+
+    Another application's file is refused (``crawler.db.NotOurDatabase``) before the lock file
+    is created beside it.
+    """
+    check_ours(db_path)
     lock_path = db_path.with_name(db_path.name + ".lock")
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)

@@ -1,14 +1,21 @@
-"""publiccode.yml: parse safely, validate against the standard (versions 0.2 to 0.4), and keep the
-main fields, so an author sees what to fix and the inventory shows what the file declares.
+"""publiccode.yml: parse safely, validate against the standard (versions 0.2 to 0.7, and
+``"0"``, "the latest 0.x"), and keep the main fields, so an author sees what to fix and the
+inventory shows what the file declares.
 
-The rules follow the standard's core schema (publiccodeyml/publiccode.yml, ``docs/standard/
-schema.core.rst``): mandatory keys, types, enumerations, dates ``YYYY-MM-DD``, URLs, BCP 47
-language tags, SPDX licence expressions. Leniency where the versions differ or the text says
-"should": ``categories`` is required before 0.4 and only recommended in 0.4, values outside the
-standard's vocabularies (categories, scope) and keys it does not define are warnings, and so are
-the keys deprecated by 0.4 (``monochromeLogo``, ``inputTypes``, ``outputTypes``,
-``description.<lang>.genericName``, ``legal.authorsFile``). An unknown version is an error; the
-file is then checked against 0.4's rules all the same, so every problem is reported at once.
+The rules follow the standard's core schema, version 0.7.0 (publiccodeyml/publiccode.yml,
+``docs/standard/schema.core.rst`` and its CHANGELOG), key by key: mandatory keys, types,
+enumerations (``developmentStatus``, ``softwareType``, ``maintenance.type``, the categories and
+scope lists), dates ``YYYY-MM-DD``, URLs and URIs, BCP 47 language tags, ISO 3166-1 alpha-2
+countries, SPDX licence expressions. As the reference validator (italia/publiccode-parser-go)
+does, a file is checked against the latest rules whatever version it declares, and an explicit
+older version gets a warning advising ``"0"``; the one rule kept per version is ``categories``,
+mandatory before 0.4 (optional since 0.5). Warnings, not errors: what the standard deprecates
+(0.3: ``monochromeLogo``, ``inputTypes``, ``outputTypes``, ``genericName``; 0.4:
+``legal.authorsFile``; 0.5: ``legal.repoOwner``, lower-case country codes, ``it.conforme``,
+``it.riuso.codiceIPA``; 0.7: the country-specific sections), each for the files that declare
+that version or a later one (a 0.4 file had to write ``fr``), what it only recommends, and keys
+it does not define. An unknown version is an error; the file is then checked all the same, so
+every problem is reported at once.
 """
 
 from __future__ import annotations
@@ -19,20 +26,44 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-import yaml
+import pycountry
 
 from crawler.licences import NOASSERTION, normalise
+from crawler.licences.bounded import ParseError, load_yaml, read_capped
 from crawler.licences.spdx import is_expression
 
 log = logging.getLogger(__name__)
 
-SUPPORTED_VERSIONS = ("0.2", "0.2.0", "0.2.1", "0.2.2", "0.3", "0.3.0", "0.4", "0.4.0")
-LATEST_VERSION = "0.4.0"
+#: ``"0"`` stands for the latest 0.x (the standard's own examples use it).
+SUPPORTED_VERSIONS = (
+    "0",
+    "0.2",
+    "0.2.0",
+    "0.2.1",
+    "0.2.2",
+    "0.3",
+    "0.3.0",
+    "0.4",
+    "0.4.0",
+    "0.5",
+    "0.5.0",
+    "0.6",
+    "0.6.0",
+    "0.7",
+    "0.7.0",
+)
+LATEST_VERSION = "0.7.0"
 #: A publiccode.yml is a few kilobytes; larger input is refused before parsing.
 MAX_BYTES = 512 * 1024
+#: A real one has a few hundred YAML nodes; the cap keeps a hostile one under a second or so.
+MAX_NODES = 10_000
+#: Seconds PyYAML may spend on one file (a backstop: MAX_NODES and MAX_BYTES come first).
+PARSE_SECONDS = 2.0
 
 DEVELOPMENT_STATUSES = ("concept", "development", "beta", "stable", "obsolete")
 SOFTWARE_TYPES = (
@@ -106,6 +137,7 @@ CATEGORIES = frozenset(
         "ide",
         "identity-management",
         "instant-messaging",
+        "integrated-library-system",
         "inventory-management",
         "it-asset-management",
         "it-development",
@@ -131,6 +163,7 @@ CATEGORIES = frozenset(
         "project-management",
         "property-management",
         "real-estate-management",
+        "regulations-and-directives",
         "remote-support",
         "resource-management",
         "sales-management",
@@ -155,6 +188,7 @@ CATEGORIES = frozenset(
         "website-builder",
         "whistleblowing",
         "workflow-management",
+        "other",
     ]
 )
 SCOPES = frozenset(
@@ -169,6 +203,7 @@ SCOPES = frozenset(
         "environment",
         "finance-and-economic-development",
         "foreign-affairs",
+        "government",
         "healthcare",
         "infrastructures",
         "justice",
@@ -212,7 +247,8 @@ _TOP_LEVEL = frozenset(
         "localisation",
         "dependsOn",
         "organisation",
-        "it",
+        "fundedBy",
+        "supports",
     }
 )
 _DESCRIPTION_KEYS = frozenset(
@@ -229,14 +265,36 @@ _DESCRIPTION_KEYS = frozenset(
         "awards",
     }
 )
+#: Key path: (the 0.x version that deprecated it, the warning).
 _DEPRECATED = {
-    "monochromeLogo": "deprecated since 0.4: use logo only",
-    "inputTypes": "deprecated since 0.4",
-    "outputTypes": "deprecated since 0.4",
-    "legal.authorsFile": "deprecated since 0.4",
+    "monochromeLogo": (3, "deprecated since 0.3: use logo only"),
+    "inputTypes": (3, "deprecated since 0.3"),
+    "outputTypes": (3, "deprecated since 0.3"),
+    "legal.authorsFile": (4, "deprecated since 0.4"),
+    "legal.repoOwner": (5, "deprecated since 0.5: use organisation.name"),
 }
+_LEGAL_KEYS = frozenset({"license", "mainCopyrightOwner", "repoOwner", "authorsFile"})
+_MAINTENANCE_KEYS = frozenset({"type", "contractors", "contacts"})
+_CONTACT_KEYS = frozenset({"name", "email", "phone", "affiliation"})
+_CONTRACTOR_KEYS = frozenset({"name", "until", "email", "website"})
+_LOCALISATION_KEYS = frozenset({"localisationReady", "availableLanguages"})
+_AUDIENCE_KEYS = frozenset({"countries", "unsupportedCountries", "scope"})
+_DEPENDENCY_KEYS = frozenset({"name", "versionMin", "versionMax", "version", "optional"})
+#: The Italian section (the only country-specific one the standard defines): its sub-sections
+#: and their keys, booleans but ``riuso.codiceIPA``.
+_IT_SECTIONS = {
+    "conforme": ("lineeGuidaDesign", "modelloInteroperabilita", "misureMinimeSicurezza", "gdpr"),
+    "piattaforme": ("spid", "cie", "anpr", "pagopa", "io"),
+    "riuso": ("codiceIPA",),
+}
+#: ``supports[].id``: ``alias:<name>`` (the standard's list of aliases is not bundled: any
+#: well-formed name is accepted) or a URI.
+_ALIAS = re.compile(r"^alias:[a-z0-9][a-z0-9._-]*$")
+#: Source-control protocols the standard's ``url`` may use besides http(s) ("git, svn, …").
+_REPOSITORY_SCHEMES = frozenset({"git", "svn", "ssh", "git+ssh", "svn+ssh", "hg", "bzr"})
+#: RFC 3986 ``scheme:rest``: ``https://…``, ``urn:x-italian-pa:c_h501``…
+_URI = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:[^\s]+$")
 _BCP47 = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{1,8})*$")
-_COUNTRY = re.compile(r"^[a-z]{2}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -293,6 +351,11 @@ class PubliccodeResult:
     maintenance_contacts: tuple[Contact, ...] = ()
     maintenance_contractors: tuple[str, ...] = ()
     """Names of ``maintenance.contractors``."""
+    organisation_uri: str | None = None
+    """``organisation.uri`` (0.5): who publishes the software."""
+    organisation_name: str | None = None
+    supports: tuple[str, ...] = ()
+    """``supports[].id`` (0.7): standards, regulations or systems the software supports."""
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready view (``valid``, ``errors``, ``warnings`` and the fields)."""
@@ -316,6 +379,9 @@ class PubliccodeResult:
             "maintenanceType": self.maintenance_type,
             "maintenanceContacts": [vars(contact) for contact in self.maintenance_contacts],
             "maintenanceContractors": list(self.maintenance_contractors),
+            "organisationUri": self.organisation_uri,
+            "organisationName": self.organisation_name,
+            "supports": list(self.supports),
         }
 
     def as_row(self, path: str) -> dict[str, Any]:
@@ -356,11 +422,17 @@ class PubliccodeResult:
                 ]
             ),
             "maintenance_contractors": dumps(list(self.maintenance_contractors)),
+            "organisation_uri": self.organisation_uri,
+            "organisation_name": self.organisation_name,
+            "supports": dumps(list(self.supports)),
         }
 
 
 def validate(text: str | bytes) -> PubliccodeResult:
-    """Parse (safe YAML, no aliases) and validate one publiccode.yml.
+    """Parse (safe YAML, no aliases, bounded size and depth) and validate one publiccode.yml.
+
+    Never raises on bad content: a file that cannot be read is an invalid result whose one
+    error has the empty key path.
 
     Args:
         text: the file's content; bytes must be UTF-8, as the standard requires.
@@ -368,44 +440,26 @@ def validate(text: str | bytes) -> PubliccodeResult:
     Returns:
         The result: ``valid`` is False when there is at least one error.
     """
-    if isinstance(text, bytes):
-        if len(text) > MAX_BYTES:
-            return _invalid(f"the file is larger than {MAX_BYTES // 1024} KiB")
-        try:
-            text = text.decode("utf-8-sig")
-        except UnicodeDecodeError as error:
-            return _invalid(f"the file is not UTF-8 ({error.reason} at byte {error.start})")
-    if len(text) > MAX_BYTES:
-        return _invalid(f"the file is larger than {MAX_BYTES // 1024} KiB")
     try:
-        data = _load(text)
-    except yaml.YAMLError as error:
-        return _invalid(f"not valid YAML: {_yaml_error(error)}")
-    except _AliasError:
-        return _invalid("YAML anchors and aliases are not allowed in publiccode.yml")
+        data = load_yaml(text, max_bytes=MAX_BYTES, max_nodes=MAX_NODES, timeout=PARSE_SECONDS)
+    except ParseError as error:
+        return _invalid(str(error))
     if not isinstance(data, dict):
         return _invalid("the file must be a YAML mapping of keys to values")
     return _Validator(data).run()
 
 
-class _AliasError(Exception):
-    pass
+def validate_file(path: str | Path) -> PubliccodeResult:
+    """``validate`` on a file, read no further than ``MAX_BYTES``.
 
-
-def _load(text: str) -> Any:
-    # Aliases would let a small file expand into a huge structure: refuse them outright.
-    for event in yaml.parse(text, Loader=yaml.SafeLoader):
-        if isinstance(event, yaml.AliasEvent):
-            raise _AliasError
-    return yaml.safe_load(text)
-
-
-def _yaml_error(error: yaml.YAMLError) -> str:
-    mark = getattr(error, "problem_mark", None)
-    problem = getattr(error, "problem", None) or str(error)
-    if mark is not None:
-        return f"{problem} (line {mark.line + 1}, column {mark.column + 1})"
-    return str(problem)
+    Raises:
+        OSError: the file cannot be read.
+    """
+    try:
+        data = read_capped(path, MAX_BYTES)
+    except ParseError as error:
+        return _invalid(str(error))
+    return validate(data)
 
 
 def _invalid(message: str) -> PubliccodeResult:
@@ -480,6 +534,18 @@ class _Validator:
             return None
         return text.strip()
 
+    def repository_url(self, value: Any) -> str | None:
+        """``url``: the standard allows any repository protocol (git, svn…) and prefers
+        HTTP(S); an http(s) URL is what a catalogue can link to."""
+        text = self.string("url", value, required=True)
+        if text is None:
+            return None
+        parsed = urlparse(text.strip())
+        if parsed.scheme in _REPOSITORY_SCHEMES and parsed.netloc:
+            self.warn("url", f"prefer an http(s) URL (not {parsed.scheme}://): {text!r}")
+            return text.strip()
+        return self.url("url", value, required=True)
+
     def date(self, path: str, value: Any, *, required: bool = False) -> str | None:
         if isinstance(value, dt.datetime):
             self.error(path, "must be a date YYYY-MM-DD, not a date and time")
@@ -518,19 +584,21 @@ class _Validator:
 
     def run(self) -> PubliccodeResult:
         data = self.data
+        self.check_version()
         for key in data:
-            if key not in _TOP_LEVEL:
+            if _is_country(key):
+                self.check_country_section(str(key), data[key])
+            elif key not in _TOP_LEVEL:
                 hint = " (replaced by categories in 0.2)" if key == "tags" else ""
                 self.warn(str(key), f"unknown key{hint}")
-        for key, message in _DEPRECATED.items():
+        for key, (minor, message) in _DEPRECATED.items():
             section, _, last = key.rpartition(".")
             holder = data.get(section) if section else data
-            if isinstance(holder, dict) and last in holder:
+            if isinstance(holder, dict) and last in holder and self.since(minor):
                 self.warn(key, message)
-        self.check_version()
         name = self.string("name", data.get("name"), required=True)
         self.string("applicationSuite", data.get("applicationSuite"))
-        url = self.url("url", data.get("url"), required=True)
+        url = self.repository_url(data.get("url"))
         landing = self.url("landingURL", data.get("landingURL"))
         self.check_based_on(data.get("isBasedOn"))
         version = self.string("softwareVersion", data.get("softwareVersion"))
@@ -541,6 +609,7 @@ class _Validator:
         self.check_logo("monochromeLogo", data.get("monochromeLogo"))
         for key in ("inputTypes", "outputTypes", "usedBy"):
             self.strings(key, data.get(key))
+        self.check_funded_by(data.get("fundedBy"))
         self.url("roadmap", data.get("roadmap"))
         platforms = self.check_platforms(data.get("platforms"))
         categories = self.check_categories(data.get("categories"))
@@ -557,6 +626,8 @@ class _Validator:
         maintenance_type, contacts, contractors = self.check_maintenance(data.get("maintenance"))
         self.check_localisation(data.get("localisation"))
         self.check_depends_on(data.get("dependsOn"))
+        organisation_uri, organisation_name = self.check_organisation(data.get("organisation"))
+        supports = self.check_supports(data.get("supports"))
         return PubliccodeResult(
             valid=not self.errors,
             errors=tuple(self.errors),
@@ -577,6 +648,9 @@ class _Validator:
             maintenance_type=maintenance_type,
             maintenance_contacts=tuple(contacts),
             maintenance_contractors=tuple(contractors),
+            organisation_uri=organisation_uri,
+            organisation_name=organisation_name,
+            supports=tuple(supports),
         )
 
     def check_version(self) -> None:
@@ -588,13 +662,14 @@ class _Validator:
         if self.version not in SUPPORTED_VERSIONS:
             self.error(
                 "publiccodeYmlVersion",
-                f"unknown version {self.version!r}: supported versions are 0.2 to 0.4 "
-                f"({', '.join(SUPPORTED_VERSIONS)})",
+                f'unknown version {self.version!r}: supported versions are "0" (the latest '
+                f"0.x) and 0.2 to 0.7 ({', '.join(SUPPORTED_VERSIONS[1:])})",
             )
-        elif not self.version.startswith("0.4"):
+        elif self.version != "0" and not self.version.startswith("0.7"):
             self.warn(
                 "publiccodeYmlVersion",
-                f"version {self.version} is not the latest: consider {LATEST_VERSION}",
+                f'version {self.version} is not the latest: write "0" (the latest 0.x, '
+                f"{LATEST_VERSION} today); the file is checked against {LATEST_VERSION}",
             )
 
     @property
@@ -608,10 +683,25 @@ class _Validator:
         elif value is not None:
             self.url("isBasedOn", value)
 
+    @property
+    def before_05(self) -> bool:
+        return self.before_04 or (self.version is not None and self.version.startswith("0.4"))
+
+    def since(self, minor: int) -> bool:
+        """Whether the declared version is 0.<minor> or later: ``"0"`` (the latest) and an
+        unknown version count as the latest, whose rules the file is checked against."""
+        match = re.fullmatch(r"0\.(\d+)(?:\.\d+)?", self.version or "")
+        return match is None or int(match.group(1)) >= minor
+
+    def unknown_keys(self, path: str, section: dict[Any, Any], known: frozenset[str]) -> None:
+        for key in section:
+            if key not in known:
+                self.warn(f"{path}.{key}", "unknown key")
+
     def check_logo(self, path: str, value: Any) -> None:
         text = self.string(path, value)
-        if text is not None and not text.lower().endswith((".svg", ".svgz", ".png")):
-            self.warn(path, "should be an SVG, SVGZ or PNG file")
+        if text is not None and not _path_of(text).lower().endswith((".svg", ".svgz", ".png")):
+            self.error(path, f"must be an SVG, SVGZ or PNG file: {text!r}")
 
     def check_platforms(self, value: Any) -> list[str]:
         if isinstance(value, str):
@@ -621,34 +711,46 @@ class _Validator:
     def check_categories(self, value: Any) -> list[str]:
         if value is None:
             if self.before_04:
-                self.error("categories", "missing mandatory key")
-            else:
+                self.error("categories", "missing mandatory key before version 0.4")
+            elif self.before_05:
                 self.warn("categories", "recommended: helps catalogues list the software")
             return []
         categories = self.strings("categories", value)
         for index, category in enumerate(categories):
             if category not in CATEGORIES:
-                self.warn(f"categories[{index}]", f"{category!r} is not in the standard's list")
+                self.error(
+                    f"categories[{index}]",
+                    f"{category!r} is not in the standard's list of categories (use other)",
+                )
         return categories
+
+    def country(self, path: str, code: str) -> None:
+        """An ISO 3166-1 alpha-2 code: upper-case since 0.5, lower-case deprecated."""
+        if code.upper() not in _iso_countries():
+            self.error(path, f"{code!r} is not an ISO 3166-1 alpha-2 country code (FR, IT…)")
+        elif code != code.upper() and self.since(5):
+            self.warn(
+                path, f"lower-case country codes are deprecated since 0.5: write {code.upper()!r}"
+            )
 
     def check_audience(self, value: Any) -> None:
         audience = self.mapping("intendedAudience", value)
         if audience is None:
             return
+        self.unknown_keys("intendedAudience", audience, _AUDIENCE_KEYS)
         for key in ("countries", "unsupportedCountries"):
             for index, code in enumerate(
                 self.strings(f"intendedAudience.{key}", audience.get(key))
             ):
-                if not _COUNTRY.match(code):
-                    self.error(
-                        f"intendedAudience.{key}[{index}]",
-                        f"{code!r} is not a lower-case ISO 3166-1 alpha-2 code (fr, it…)",
-                    )
+                self.country(f"intendedAudience.{key}[{index}]", code)
         for index, scope in enumerate(
             self.strings("intendedAudience.scope", audience.get("scope"))
         ):
             if scope not in SCOPES:
-                self.warn(f"intendedAudience.scope[{index}]", f"{scope!r} is not in the scope list")
+                self.error(
+                    f"intendedAudience.scope[{index}]",
+                    f"{scope!r} is not in the standard's scope list",
+                )
 
     def check_description(self, value: Any) -> dict[str, str]:
         description = self.mapping("description", value, required=True)
@@ -671,10 +773,10 @@ class _Validator:
             self.string(f"{base}.localisedName", section.get("localisedName"))
             generic = self.string(f"{base}.genericName", section.get("genericName"))
             if generic is not None:
-                if not self.before_04:
-                    self.warn(f"{base}.genericName", "deprecated since 0.4")
+                if self.since(3):
+                    self.warn(f"{base}.genericName", "deprecated since 0.3")
                 if len(generic) > 35:
-                    self.warn(f"{base}.genericName", "should be at most 35 characters")
+                    self.error(f"{base}.genericName", f"at most 35 characters ({len(generic)})")
             text = self.string(
                 f"{base}.shortDescription", section.get("shortDescription"), required=True
             )
@@ -698,8 +800,10 @@ class _Validator:
             for index, shot in enumerate(
                 self.strings(f"{base}.screenshots", section.get("screenshots"))
             ):
-                if not shot.lower().endswith((".png", ".jpg", ".jpeg")):
-                    self.warn(f"{base}.screenshots[{index}]", "should be a PNG or JPEG file")
+                if not _path_of(shot).lower().endswith((".png", ".jpg", ".jpeg")):
+                    self.error(
+                        f"{base}.screenshots[{index}]", f"must be a PNG or JPEG file: {shot!r}"
+                    )
             videos = section.get("videos")
             if isinstance(videos, list):
                 for index, video in enumerate(videos):
@@ -719,6 +823,7 @@ class _Validator:
         legal = self.mapping("legal", value, required=True)
         if legal is None:
             return None, None
+        self.unknown_keys("legal", legal, _LEGAL_KEYS)
         licence = self.string("legal.license", legal.get("license"), required=True)
         spdx = normalise(licence) if licence is not None else None
         if licence is not None and spdx is not None:
@@ -735,6 +840,7 @@ class _Validator:
         maintenance = self.mapping("maintenance", value, required=True)
         if maintenance is None:
             return None, [], []
+        self.unknown_keys("maintenance", maintenance, _MAINTENANCE_KEYS)
         kind = self.enum("maintenance.type", maintenance.get("type"), MAINTENANCE_TYPES)
         contacts = self.check_contacts(maintenance.get("contacts"))
         contractors = self.check_contractors(maintenance.get("contractors"))
@@ -742,6 +848,11 @@ class _Validator:
             self.error("maintenance.contacts", f"mandatory when maintenance.type is {kind}")
         if kind == "contract" and not contractors:
             self.error("maintenance.contractors", "mandatory when maintenance.type is contract")
+        if kind is not None and kind != "contract" and maintenance.get("contractors") is not None:
+            self.error(
+                "maintenance.contractors",
+                f"must not be present when maintenance.type is {kind} (only with contract)",
+            )
         return kind, contacts, contractors
 
     def check_contacts(self, value: Any) -> list[Contact]:
@@ -756,6 +867,7 @@ class _Validator:
             contact = self.mapping(base, item, required=True)
             if contact is None:
                 continue
+            self.unknown_keys(base, contact, _CONTACT_KEYS)
             name = self.string(f"{base}.name", contact.get("name"), required=True)
             email = self.string(f"{base}.email", contact.get("email"))
             if email is not None and not _EMAIL.match(email):
@@ -778,6 +890,7 @@ class _Validator:
             contractor = self.mapping(base, item, required=True)
             if contractor is None:
                 continue
+            self.unknown_keys(base, contractor, _CONTRACTOR_KEYS)
             name = self.string(f"{base}.name", contractor.get("name"), required=True)
             self.date(f"{base}.until", contractor.get("until"), required=True)
             email = self.string(f"{base}.email", contractor.get("email"))
@@ -792,6 +905,7 @@ class _Validator:
         localisation = self.mapping("localisation", value, required=True)
         if localisation is None:
             return
+        self.unknown_keys("localisation", localisation, _LOCALISATION_KEYS)
         ready = localisation.get("localisationReady")
         if ready is None:
             self.error("localisation.localisationReady", "missing mandatory key")
@@ -818,12 +932,129 @@ class _Validator:
                 dependency = self.mapping(f"{base}[{index}]", item, required=True)
                 if dependency is None:
                     continue
+                self.unknown_keys(f"{base}[{index}]", dependency, _DEPENDENCY_KEYS)
                 self.string(f"{base}[{index}].name", dependency.get("name"), required=True)
                 for key in ("versionMin", "versionMax", "version"):
                     self.string(f"{base}[{index}].{key}", dependency.get(key))
                 optional = dependency.get("optional")
                 if optional is not None and not isinstance(optional, bool):
                     self.error(f"{base}[{index}].optional", "must be true or false")
+
+    def uri(self, path: str, value: Any, *, required: bool = False) -> str | None:
+        text = self.string(path, value, required=required)
+        if text is None:
+            return None
+        if not _URI.match(text.strip()):
+            self.error(path, f"must be a URI (https://…, urn:…): {text!r}")
+            return None
+        return text.strip()
+
+    def check_organisation(self, value: Any) -> tuple[str | None, str | None]:
+        organisation = self.mapping("organisation", value)
+        if organisation is None:
+            return None, None
+        self.unknown_keys("organisation", organisation, frozenset({"uri", "name"}))
+        uri = self.uri("organisation.uri", organisation.get("uri"), required=True)
+        name = self.string("organisation.name", organisation.get("name"))
+        return uri, name
+
+    def check_funded_by(self, value: Any) -> None:
+        if value is None:
+            return
+        if not isinstance(value, list):
+            self.error("fundedBy", "must be a list of organisations (name, uri)")
+            return
+        for index, item in enumerate(value):
+            base = f"fundedBy[{index}]"
+            funder = self.mapping(base, item, required=True)
+            if funder is None:
+                continue
+            self.unknown_keys(base, funder, frozenset({"name", "uri"}))
+            self.string(f"{base}.name", funder.get("name"), required=True)
+            self.uri(f"{base}.uri", funder.get("uri"))
+
+    def check_supports(self, value: Any) -> list[str]:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.error("supports", "must be a list of objects with an id")
+            return []
+        ids = []
+        for index, item in enumerate(value):
+            base = f"supports[{index}]"
+            entry = self.mapping(base, item, required=True)
+            if entry is None:
+                continue
+            self.unknown_keys(base, entry, frozenset({"id"}))
+            text = self.string(f"{base}.id", entry.get("id"), required=True)
+            if text is None:
+                continue
+            if text.startswith("alias:"):
+                if not _ALIAS.match(text):
+                    self.error(f"{base}.id", f"not a valid alias (alias:gdpr…): {text!r}")
+                    continue
+            elif not _URI.match(text):
+                self.error(
+                    f"{base}.id", f"must be alias:<name> or a URI (https://…, urn:…): {text!r}"
+                )
+                continue
+            ids.append(text)
+        return ids
+
+    def check_country_section(self, key: str, value: Any) -> None:
+        """``IT:`` and the like: accepted, deprecated since 0.7 in favour of ``supports`` and
+        ``organisation``; the Italian section's known keys are type-checked."""
+        if self.since(7):
+            lower = " (and lower-case country codes since 0.5)" if key != key.upper() else ""
+            self.warn(
+                key,
+                f"country-specific sections are deprecated since 0.7{lower}: "
+                "use supports and organisation",
+            )
+        elif key != key.upper() and self.since(5):
+            self.warn(
+                key, f"lower-case country codes are deprecated since 0.5: write {key.upper()!r}"
+            )
+        section = self.mapping(key, value)
+        if section is None or key.upper() != "IT":
+            return
+        self.unknown_keys(key, section, frozenset({"countryExtensionVersion", *_IT_SECTIONS}))
+        self.string(f"{key}.countryExtensionVersion", section.get("countryExtensionVersion"))
+        for name, keys in _IT_SECTIONS.items():
+            sub = self.mapping(f"{key}.{name}", section.get(name))
+            if sub is None:
+                continue
+            base = f"{key}.{name}"
+            self.unknown_keys(base, sub, frozenset(keys))
+            if name == "conforme" and self.since(5):
+                self.warn(base, "deprecated since 0.5: use supports")
+            for flag in keys:
+                item = sub.get(flag)
+                if flag == "codiceIPA":
+                    if self.string(f"{base}.{flag}", item) is not None and self.since(5):
+                        self.warn(f"{base}.{flag}", "deprecated since 0.5: use organisation.uri")
+                elif item is not None and not isinstance(item, bool):
+                    self.error(f"{base}.{flag}", "must be true or false")
+
+
+@cache
+def _iso_countries() -> frozenset[str]:
+    return frozenset(country.alpha_2 for country in pycountry.countries)
+
+
+def _is_country(key: Any) -> bool:
+    """A country-specific section's key: an ISO 3166-1 alpha-2 code, upper- or lower-case."""
+    return (
+        isinstance(key, str)
+        and len(key) == 2
+        and key in (key.upper(), key.lower())
+        and key.upper() in _iso_countries()
+    )
+
+
+def _path_of(location: str) -> str:
+    """The path of a relative path or absolute URL, so ``logo.png?raw=true`` is a PNG."""
+    return urlparse(location.strip()).path
 
 
 def _software_type_hint(value: Any) -> str:

@@ -423,7 +423,8 @@ SILL_REPOSITORIES = Table(
 PUBLICCODE = Table(
     "publiccode",
     "Les fichiers publiccode.yml des dépôts : champs principaux et erreurs de validation "
-    "(standard publiccode.yml 0.2 à 0.4), pour que leurs auteurs voient quoi corriger.",
+    "(standard publiccode.yml 0.2 à 0.7, et « 0 » pour la dernière 0.x), pour que leurs "
+    "auteurs voient quoi corriger.",
     (
         _c("repository", "TEXT", "Dépôt du fichier (voir repositories)"),
         _c("path", "TEXT", "Chemin du fichier dans le dépôt"),
@@ -482,6 +483,19 @@ PUBLICCODE = Table(
             "Contacts de maintenance (liste JSON d'objets name, email, phone, affiliation)",
         ),
         _c("maintenance_contractors", "TEXT", "Prestataires de maintenance (liste JSON de noms)"),
+        # --- publiccode.yml 0.5 and 0.7 (issue 13): added, never renamed ---
+        _c(
+            "organisation_uri",
+            "TEXT",
+            "URI de l'organisation qui publie le logiciel (organisation.uri, standard 0.5)",
+        ),
+        _c("organisation_name", "TEXT", "Nom de cette organisation (organisation.name)"),
+        _c(
+            "supports",
+            "TEXT",
+            "Normes, règlements ou systèmes pris en charge (liste JSON des supports[].id, "
+            "standard 0.7 : alias:gdpr, URL, URN…)",
+        ),
         _c("read_at", "TEXT", f"Lecture du fichier, {DATE}"),
     ),
     pk="repository",

@@ -17,7 +17,7 @@ from typing import Any
 import sqlite_utils
 
 from crawler import db as store
-from sill.load import BUNDLED_2022, SILL_URL, load
+from sill.load import BUNDLED_2022, SILL_URL, check_mostly_valid, load
 from sill.match import RepositoryRef, match
 from sill.models import SillExport, Software
 
@@ -55,10 +55,11 @@ def load_into(db: sqlite_utils.Database, source: str | Path = DEFAULT_SOURCE) ->
     """Load a SILL export (URL, file or ``bundled``) into the database and relink it.
 
     Raises:
-        sill.load.SillError: the source cannot be read or is not a SILL export; the stored SILL
-            tables are then left as they were.
+        sill.load.SillError: the source cannot be read, is not a SILL export, or more than half
+            of its entries are invalid; the stored SILL tables are then left as they were.
     """
     export = load(resolve(source))
+    check_mostly_valid(export)
     software = [software_row(s, export.shape) for s in export.software]
     children = {
         table: [_row(record) for record in getattr(export, attribute)]

@@ -171,8 +171,8 @@ def _yaml(text: str) -> str:
 
 def publiccode(repo: Repository) -> str:
     """The repository's publiccode.yml, of its :attr:`~Repository.publiccode_variant`: valid
-    (standard version 0.4, neither error nor warning), valid with a warning, or invalid; the
-    defect is the one :attr:`~Repository.publiccode_issue` names."""
+    (standard version "0", the latest, neither error nor warning), valid with a warning, or
+    invalid; the defect is the one :attr:`~Repository.publiccode_issue` names."""
     issue = repo.publiccode_issue
     description = _title(repo)
     short = description if len(description) <= 100 else description[:99].rstrip() + "…"
@@ -183,7 +183,7 @@ def publiccode(repo: Repository) -> str:
     )
     licence = repo.code_licence or "etalab-2.0"
     lines = [
-        f"publiccodeYmlVersion: {_yaml('0.2' if issue == 'publiccodeYmlVersion' else '0.4')}",
+        f"publiccodeYmlVersion: {_yaml('0.2' if issue == 'publiccodeYmlVersion' else '0')}",
         f"name: {_yaml(repo.name)}",
         f"url: {_yaml(repo.html_url)}",
         f"releaseDate: {_yaml(repo.last_commit_at[:10])}",

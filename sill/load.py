@@ -15,7 +15,10 @@ shape has (``sill/data/sill-export-formats.md`` lists every field per shape):
 
 Each entry is read on its own: one with a missing or wrongly typed field is skipped with a
 warning naming its id and the field, and the rest loads. A document that is not a SILL export
-at all raises ``SillFormatError``; the caller then keeps its previous tables.
+at all raises ``SillFormatError``; the caller then keeps its previous tables, and refuses an
+export of which more than half the entries are invalid (``check_mostly_valid``): loading its few
+valid ones would mark every other program as removed. The document is hostile input too: its
+size and nesting are capped before it is parsed.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from sill._bounded import TooLarge, json_depth, read_capped
 from sill._fields import EntryError, json_type
 from sill.models import SillExport, SillSimilarSoftware, Software
 from sill.shapes import Parsed, parse_2022, parse_v1, parse_v2
@@ -55,6 +59,11 @@ OFFLINE_SOURCE = BUNDLED_2022
 USER_AGENT = "codegouv-inventory/0.1 (+https://code.gouv.fr/fr/bluehats/)"
 #: Seconds to connect, and to wait for the (memoised, a few MB) export.
 TIMEOUT = (10.0, 60.0)
+
+#: The v1 export is a few MB; anything beyond this is not read.
+MAX_EXPORT_BYTES = 64 * 1024 * 1024
+#: A SILL entry nests a handful of levels; deeper JSON is refused before it is parsed.
+MAX_DEPTH = 64
 
 Fetch = Callable[[str], bytes]
 
@@ -94,18 +103,27 @@ def fetch_url(url: str) -> bytes:
     if parts.scheme == "http" and not _is_loopback(parts.hostname or ""):
         raise SillSourceError(f"{url}: plain http refused, use https")
     try:
-        response = requests.get(
+        with requests.get(
             url,
             timeout=TIMEOUT,
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
-        )
+            stream=True,
+        ) as response:
+            if response.status_code != 200:
+                raise SillSourceError(
+                    f"{url}: HTTP {response.status_code} {response.reason}", response.status_code
+                )
+            body = bytearray()
+            for chunk in response.iter_content(chunk_size=1024 * 1024):
+                body += chunk
+                if len(body) > MAX_EXPORT_BYTES:
+                    raise SillFormatError(
+                        f"{url}: not a SILL export: larger than "
+                        f"{MAX_EXPORT_BYTES // (1024 * 1024)} MiB"
+                    )
     except requests.RequestException as exc:
         raise SillSourceError(f"{url}: {exc}") from exc
-    if response.status_code != 200:
-        raise SillSourceError(
-            f"{url}: HTTP {response.status_code} {response.reason}", response.status_code
-        )
-    return response.content
+    return bytes(body)
 
 
 def _is_loopback(host: str) -> bool:
@@ -138,9 +156,11 @@ def load(source: str | Path | bytes, *, fetch: Fetch = fetch_url) -> SillExport:
     else:
         label = str(source)
         try:
-            data = Path(source).read_bytes()
+            data = read_capped(source, MAX_EXPORT_BYTES)
         except OSError as exc:
             raise SillSourceError(f"{label}: cannot read: {exc.strerror or exc}") from exc
+        except TooLarge as exc:
+            raise SillFormatError(f"{label}: not a SILL export: {exc}") from None
     return parse(data, source=label)
 
 
@@ -197,6 +217,24 @@ def parse(data: bytes, *, source: str = "<bytes>") -> SillExport:
     return export
 
 
+def check_mostly_valid(export: SillExport) -> None:
+    """Refuse an export of which more than half the entries were skipped as invalid.
+
+    Loading its few valid entries would mark every other program as removed: a broken export
+    (a format change upstream, a truncated file) must leave the stored SILL as it was.
+
+    Raises:
+        SillFormatError: naming how many entries were invalid, with the first as an example.
+    """
+    total = len(export.software) + export.skipped
+    if export.skipped * 2 > total:
+        example = f" (par exemple {export.warnings[0]})" if export.warnings else ""
+        raise SillFormatError(
+            f"{export.source} : export refusé, {export.skipped} entrées invalides sur {total}"
+            f"{example} ; les tables du SILL restent telles quelles"
+        )
+
+
 def _describe(item: object, index: int) -> str:
     """How a warning names an entry: its id and name when it has them, else its position."""
     if isinstance(item, dict):
@@ -217,6 +255,8 @@ def _decode(data: bytes, source: str) -> object:
         raise SillFormatError(f"{source}: not a SILL export: the document is empty")
     if stripped.startswith("<"):
         raise SillFormatError(f"{source}: not a SILL export: an HTML or XML page, not JSON")
+    if json_depth(text, MAX_DEPTH) > MAX_DEPTH:
+        raise SillFormatError(f"{source}: not a SILL export: nested deeper than {MAX_DEPTH} levels")
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -224,6 +264,9 @@ def _decode(data: bytes, source: str) -> object:
             f"{source}: not a SILL export: invalid JSON ({exc.msg} at line {exc.lineno}, "
             f"column {exc.colno})"
         ) from None
+    except (ValueError, RecursionError) as exc:  # an integer of 5,000 digits; the last resort
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:200]
+        raise SillFormatError(f"{source}: not a SILL export: {reason}") from None
 
 
 def detect_shape(document: object, *, source: str = "<document>") -> str:

@@ -6,20 +6,22 @@ Declared-licence conventions followed: several licences in a list are a choice (
 they become an ``OR`` expression; ``UNLICENSED`` (npm) and ``proprietary`` (composer) say that no
 licence is granted: ``NONE``; a pointer to a file (``SEE LICENSE IN …``, ``license-file``,
 ``license = {file = …}``) says nothing by itself: None, the file decides.
+
+Manifests are fetched from forges, hence hostile: each is read with caps on size and nesting
+(``crawler.licences.bounded``), and one that cannot be read declares nothing.
 """
 
 from __future__ import annotations
 
 import configparser
-import json
 import logging
 import re
-import tomllib
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from pathlib import PurePosixPath
 from typing import Any
 
+from crawler.licences.bounded import ParseError, check_size, load_json, load_toml
 from crawler.licences.spdx import NOASSERTION, NONE, normalise
 
 log = logging.getLogger(__name__)
@@ -33,6 +35,9 @@ MANIFESTS = (
     "pom.xml",
     "composer.json",
 )
+
+#: A manifest is a few kilobytes; a larger one is not read.
+MAX_BYTES = 512 * 1024
 
 _NO_LICENCE = {"unlicensed", "proprietary", "all rights reserved", "other/proprietary license"}
 _POINTER = re.compile(r"^see licen[cs]e in\b", re.IGNORECASE)
@@ -48,9 +53,14 @@ def from_manifest(filename: str, text: str | bytes) -> str | None:
     Returns:
         The SPDX id or expression; ``NOASSERTION`` for a declared licence that is not
         recognised; ``NONE`` when the manifest says no licence is granted; None when it declares
-        nothing (or cannot be parsed).
+        nothing (or cannot be read: too large, too deep, invalid).
     """
     name = PurePosixPath(filename).name
+    try:
+        check_size(text, MAX_BYTES)
+    except ParseError as error:
+        log.debug("cannot read the licence of %s: %s", filename, error)
+        return None
     if isinstance(text, bytes):
         text = text.decode("utf-8", errors="replace")
     readers = {
@@ -66,6 +76,7 @@ def from_manifest(filename: str, text: str | bytes) -> str | None:
         return None
     try:
         return reader(text)
+    # ParseError is a ValueError: too large, too deep, or not JSON/TOML.
     except (ValueError, TypeError, KeyError, configparser.Error, ET.ParseError) as error:
         log.debug("cannot read the licence of %s: %s", filename, error)
         return None
@@ -102,7 +113,7 @@ def _choice(values: Iterable[str | None]) -> str | None:
 
 
 def _package_json(text: str) -> str | None:
-    data = json.loads(text)
+    data = load_json(text, max_bytes=MAX_BYTES)
     if not isinstance(data, dict):
         return None
     licence = data.get("license")
@@ -119,7 +130,7 @@ def _package_json(text: str) -> str | None:
 
 
 def _composer_json(text: str) -> str | None:
-    data = json.loads(text)
+    data = load_json(text, max_bytes=MAX_BYTES)
     if not isinstance(data, dict):
         return None
     licence = data.get("license")
@@ -131,7 +142,7 @@ def _composer_json(text: str) -> str | None:
 
 
 def _pyproject(text: str) -> str | None:
-    data = tomllib.loads(text)
+    data = load_toml(text, max_bytes=MAX_BYTES)
     project = _table(data.get("project"))
     licence = project.get("license")
     found: str | None = None
@@ -150,7 +161,7 @@ def _pyproject(text: str) -> str | None:
 
 
 def _cargo(text: str) -> str | None:
-    data = tomllib.loads(text)
+    data = load_toml(text, max_bytes=MAX_BYTES)
     package = _table(data.get("package"))
     licence = package.get("license")
     if isinstance(licence, str):
