@@ -305,3 +305,60 @@ def test_sigterm_during_the_crawl_stops_cleanly_and_the_next_run_resumes(tmp_pat
     assert statuses == ["interrupted", "ok"]
     assert total > first
     assert (out / "build.json").exists()
+
+
+def test_once_while_another_process_runs_a_chain_says_so_and_exits_2(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    db = tmp_path / "inventory.db"
+    # Another process holds the chain's lock (the daemon in the middle of a chain).
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; from crawler.lock import exclusive\n"
+            "with exclusive(Path(sys.argv[1])):\n print('held', flush=True); time.sleep(60)",
+            str(db.with_name(db.name + ".chain")),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        once = subprocess.run(
+            [sys.executable, "-m", "crawler", "schedule", "--once", "--db", str(db),
+             "--out", str(tmp_path / "public"), "--config", str(tmp_path / "none.yml")],
+            check=False, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    finally:
+        holder.kill()
+        holder.wait()
+    assert once.returncode == 2
+    assert "une autre chaîne" in once.stdout
+    assert not db.exists()  # nothing was touched
+
+
+def test_list_prints_each_job_with_its_next_runs() -> None:
+    from click.testing import CliRunner
+
+    from crawler.cli import main
+
+    result = CliRunner().invoke(main, ["schedule", "--list"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("chain") and "30 2 * * *" in lines[0]
+    assert lines[1].startswith("sill") and "0 */6 * * *" in lines[1]
+    assert "Europe/Paris" in lines[-1]
+
+
+def test_invalid_schedule_file_exits_2_naming_the_line(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from crawler.cli import main
+
+    path = tmp_path / "schedule.yml"
+    path.write_text('chain: "30 2 * * *"\nsill: "every six hours"\n')
+    result = CliRunner().invoke(main, ["schedule", "--list", "--schedule", str(path)])
+    assert result.exit_code == 2
+    assert f"{path}:2:" in result.output
