@@ -251,11 +251,9 @@ def sill_command(source: str, db_path: Path) -> None:
     Si l'adresse par défaut ne répond pas, la copie fournie est chargée, avec un avertissement.
     Un fichier qui n'est pas un export du SILL laisse les tables du SILL intactes (statut 2).
     """
-    if logging.getLogger().level > logging.INFO:
-        # Skipped entries are printed below, or summed up in one refusal line: not logged too.
-        logging.getLogger("sill.load").setLevel(logging.ERROR)
+    # Skipped entries are printed below, or summed up in one refusal line: not logged too.
     try:
-        with exclusive(db_path):
+        with _quiet("sill.load", logging.getLogger().level > logging.INFO), exclusive(db_path):
             db = store.open_db(db_path)
             try:
                 report = sill_sync.load_into(db, source)
@@ -277,6 +275,19 @@ def sill_command(source: str, db_path: Path) -> None:
         f"{report.removed} retirés), {report.skipped} entrée(s) ignorée(s), "
         f"{report.links} lien(s) vers des dépôts de l'inventaire."
     )
+
+
+@contextmanager
+def _quiet(logger_name: str, when: bool) -> Iterator[None]:
+    """Only errors from ``logger_name`` for the duration, when ``when``."""
+    logger = logging.getLogger(logger_name)
+    level = logger.level
+    if when:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 # --- licence and publiccode.yml checks --------------------------------------------------------
