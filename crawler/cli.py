@@ -86,6 +86,27 @@ def common(function: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def quiet_logger(name: str) -> Callable[[F], F]:
+    """Only errors from the logger ``name`` while the command runs, unless ``-v`` was given:
+    what it would warn about, the command prints itself (or sums up in one line)."""
+
+    def decorate(function: F) -> F:
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            logger = logging.getLogger(name)
+            level = logger.level
+            if logging.getLogger().level > logging.INFO:
+                logger.setLevel(logging.ERROR)
+            try:
+                return function(*args, **kwargs)
+            finally:
+                logger.setLevel(level)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
 def one_line_errors(function: F) -> F:
     """A full disk, a read-only folder, a --db that is not ours…: one line naming the place and
     exit 2 (bad input) or 1 (failure), instead of a traceback (see ``crawler.explain``)."""
@@ -245,15 +266,15 @@ def _print_summary(report: RunReport, seconds: float) -> None:
 @db_option
 @common
 @one_line_errors
+@quiet_logger("sill.load")
 def sill_command(source: str, db_path: Path) -> None:
     """Charge le SILL et le relie aux dépôts de l'inventaire.
 
     Si l'adresse par défaut ne répond pas, la copie fournie est chargée, avec un avertissement.
     Un fichier qui n'est pas un export du SILL laisse les tables du SILL intactes (statut 2).
     """
-    # Skipped entries are printed below, or summed up in one refusal line: not logged too.
     try:
-        with _quiet("sill.load", logging.getLogger().level > logging.INFO), exclusive(db_path):
+        with exclusive(db_path):
             db = store.open_db(db_path)
             try:
                 report = sill_sync.load_into(db, source)
@@ -275,19 +296,6 @@ def sill_command(source: str, db_path: Path) -> None:
         f"{report.removed} retirés), {report.skipped} entrée(s) ignorée(s), "
         f"{report.links} lien(s) vers des dépôts de l'inventaire."
     )
-
-
-@contextmanager
-def _quiet(logger_name: str, when: bool) -> Iterator[None]:
-    """Only errors from ``logger_name`` for the duration, when ``when``."""
-    logger = logging.getLogger(logger_name)
-    level = logger.level
-    if when:
-        logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
 
 
 # --- licence and publiccode.yml checks --------------------------------------------------------
