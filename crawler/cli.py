@@ -99,6 +99,27 @@ def common(function: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def quiet_logger(name: str) -> Callable[[F], F]:
+    """Only errors from the logger ``name`` while the command runs, unless ``-v`` was given:
+    what it would warn about, the command prints itself (or sums up in one line)."""
+
+    def decorate(function: F) -> F:
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            logger = logging.getLogger(name)
+            level = logger.level
+            if logging.getLogger().level > logging.INFO:
+                logger.setLevel(logging.ERROR)
+            try:
+                return function(*args, **kwargs)
+            finally:
+                logger.setLevel(level)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
 def one_line_errors(function: F) -> F:
     """A full disk, a read-only folder, a --db that is not ours…: one line naming the place and
     exit 2 (bad input) or 1 (failure), instead of a traceback (see ``crawler.explain``)."""
@@ -256,16 +277,13 @@ def _print_summary(report: RunReport, seconds: float) -> None:
 @db_option
 @common
 @one_line_errors
+@quiet_logger("sill.load")
 def sill_command(source: str, db_path: Path) -> None:
     """Charge le SILL et le relie aux dépôts de l'inventaire.
 
     Si l'adresse par défaut ne répond pas, la copie fournie est chargée, avec un avertissement.
     Un fichier qui n'est pas un export du SILL laisse les tables du SILL intactes (statut 2).
     """
-    if logging.getLogger().level > logging.INFO:
-        # Skipped entries are printed below, or summed up in one refusal line: not logged too.
-        logging.getLogger("sill.load").setLevel(logging.ERROR)
-
     def on_fallback(error: SillSourceError) -> None:
         err.print(
             f"[yellow]{error} — chargement de la copie fournie à la place.[/yellow]",
@@ -302,6 +320,7 @@ DEFAULT_OUT = Path("public")
     help="Dossier de publication (remplacé d'un bloc quand la nouvelle publication est prête).",
 )
 @common
+@one_line_errors
 def publish(db_path: Path, out_dir: Path) -> None:
     """Publie la base : copie immuable, métadonnées Datasette, exports et build.json.
 
@@ -531,6 +550,7 @@ def validate(file: Path | None, config_path: Path) -> None:
 @click.option("--dry-run", is_flag=True, help="Montrer la modification sans rien écrire.")
 @config_option
 @common
+@one_line_errors
 def orgs_add(
     *,
     host: str,
@@ -776,6 +796,7 @@ def _print_status(state: status_module.Status) -> None:
     help="Journal sur la sortie standard : une ligne par événement (json : JSON Lines).",
 )
 @click.option("-v", "--verbose", count=True, help="Plus de détails (-vv : débogage).")
+@one_line_errors
 def schedule_command(
     *,
     config_path: Path,

@@ -11,9 +11,10 @@ import re
 from pathlib import Path
 
 # Outside a JSON string, '"' always opens one, and inside, a backslash escapes the next character:
-# the tokens below see the document exactly as the parser does. An unterminated string does not
-# match, so the brackets after it are counted: the scan can only over-count.
-_JSON_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
+# the tokens below see the document exactly as the parser does. A quote that opens no complete
+# string (the last alternative) is where the parser stops with an error: so does the scan, which
+# also keeps it linear (retrying every later quote of a long unterminated line is quadratic).
+_JSON_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]|"', re.DOTALL)
 
 
 class TooLarge(ValueError):
@@ -33,6 +34,8 @@ def json_depth(text: str, limit: int) -> int:
                     break
         elif piece in "]}":
             depth = max(depth - 1, 0)
+        elif piece == '"':  # unterminated: the parser fails here
+            break
     return deepest
 
 

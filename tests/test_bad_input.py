@@ -38,6 +38,7 @@ from localforge import Dataset, LocalForge
 from localforge import content as forge_content
 from localforge import manifests as forge_manifests
 from sill import load as sill_load
+from sill._bounded import json_depth as sill_json_depth
 from tests.hostile import Answer, HostileServer
 
 DEEP = 500
@@ -107,6 +108,30 @@ def test_toml_shape_skips_strings_and_comments() -> None:
 def test_deep_nesting_is_refused_before_the_parser_recurses(load, text: str) -> None:
     with pytest.raises(ParseError, match="nested deeper than 64 levels"):
         load(text, max_bytes=1024 * 1024)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '"\\' * 200_000,  # one long line of escaped quotes, never closed
+        "x = '" + "a'" * 200_000,
+        'x = """' + 'a""' * 150_000,
+    ],
+)
+def test_prescans_stay_linear_on_unterminated_strings(text: str) -> None:
+    # Retrying each later quote of an unterminated line would be quadratic (minutes here).
+    started = time.monotonic()
+    json_depth(text)
+    toml_shape(text)
+    sill_json_depth(text, 64)
+    assert time.monotonic() - started < 3
+
+
+def test_prescans_stop_where_the_parser_would_fail() -> None:
+    # Brackets after an unterminated string are never parsed: they need not be counted.
+    assert json_depth('[["' + "[" * 1000) == 2
+    assert toml_shape('x = [[ """' + "[" * 1000) == (2, 1)
+    assert toml_shape("x = ['" + "[" * 1000) == (1, 1)
 
 
 def test_dotted_toml_keys_are_capped() -> None:

@@ -63,9 +63,10 @@ def _kib(size: int) -> str:
 # --- JSON ---------------------------------------------------------------------------------------
 
 # Outside a JSON string, '"' always opens one, and inside, a backslash escapes the next character:
-# the tokens below see the document exactly as the parser does. An unterminated string does not
-# match, so the brackets after it are counted: the scan can only over-count.
-_JSON_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
+# the tokens below see the document exactly as the parser does. A quote that opens no complete
+# string (the last alternative) is where the parser stops with an error: so does the scan, which
+# also keeps it linear (retrying every later quote of a long unterminated line is quadratic).
+_JSON_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]|"', re.DOTALL)
 
 
 def json_depth(text: str, limit: int = MAX_DEPTH) -> int:
@@ -81,6 +82,8 @@ def json_depth(text: str, limit: int = MAX_DEPTH) -> int:
                     break
         elif piece in "]}":
             depth = max(depth - 1, 0)
+        elif piece == '"':  # unterminated: the parser fails here
+            break
     return deepest
 
 
@@ -103,14 +106,18 @@ def load_json(data: str | bytes, *, max_bytes: int, max_depth: int = MAX_DEPTH) 
 # --- TOML ---------------------------------------------------------------------------------------
 
 # TOML's strings (multi-line first), comments, and the characters that matter outside them:
-# brackets for depth; '=', ',' and line ends separate keys, whose dots are counted.
+# brackets for depth; '=', ',' and line ends separate keys, whose dots are counted. A quote that
+# opens no complete string (the last alternatives) is where tomllib stops with an error: so does
+# the scan, which also keeps it linear.
 _TOML_TOKENS = re.compile(
     r'"""(?:[^"\\]|\\[\s\S]|"{1,2}(?!"))*"{3,5}'
-    r"|'''(?:[^']|'{1,2}(?!'))*'{3,5}"
+    r"|'{3}(?:[^']|'{1,2}(?!'))*'{3,5}"
+    r"|\"{3}|'{3}"
     r'|"[^"\\\n]*(?:\\.[^"\\\n]*)*"'
     r"|'[^'\n]*'"
     r"|#[^\n]*"
     r"|[\[\]{}=,\n.]"
+    r"|[\"']"
 )
 
 
@@ -124,6 +131,8 @@ def toml_shape(text: str, limit: int = MAX_DEPTH) -> tuple[int, int]:
             dots += 1
             most_dots = max(most_dots, dots)
             continue
+        if piece in ('"', "'", '"""', "'''"):  # unterminated: tomllib fails here
+            break
         if piece[0] in "\"'#":
             continue
         dots = 0
