@@ -284,6 +284,7 @@ def sill_command(source: str, db_path: Path) -> None:
     Si l'adresse par défaut ne répond pas, la copie fournie est chargée, avec un avertissement.
     Un fichier qui n'est pas un export du SILL laisse les tables du SILL intactes (statut 2).
     """
+
     def on_fallback(error: SillSourceError) -> None:
         err.print(
             f"[yellow]{error} — chargement de la copie fournie à la place.[/yellow]",
