@@ -310,16 +310,20 @@ def sill_command(source: str, db_path: Path) -> None:
 DEFAULT_OUT = Path("public")
 
 
+def out_option(function: F) -> F:
+    return click.option(
+        "--out",
+        "out_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=DEFAULT_OUT,
+        show_default=True,
+        help="Dossier de publication (remplacé d'un bloc quand la nouvelle publication est prête).",
+    )(function)
+
+
 @main.command()
 @db_option
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=DEFAULT_OUT,
-    show_default=True,
-    help="Dossier de publication (remplacé d'un bloc quand la nouvelle publication est prête).",
-)
+@out_option
 @common
 @one_line_errors
 def publish(db_path: Path, out_dir: Path) -> None:
@@ -765,14 +769,7 @@ def _print_status(state: status_module.Status) -> None:
 @main.command("schedule")
 @config_option
 @db_option
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=DEFAULT_OUT,
-    show_default=True,
-    help="Dossier publié.",
-)
+@out_option
 @click.option(
     "--schedule",
     "schedule_path",
