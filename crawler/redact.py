@@ -104,11 +104,32 @@ def mask_row(row: dict[str, Any]) -> dict[str, Any]:
     return {key: mask_value(value) for key, value in row.items()}
 
 
+def _mask_arg(value: Any) -> Any:
+    if value is None or isinstance(value, int | float):
+        return value
+    text = value if isinstance(value, str) else str(value)
+    masked = mask(text)
+    return masked if isinstance(value, str) or masked != text else value
+
+
 def _mask_record(record: logging.LogRecord) -> None:
     if not _registry.needles:
         return
-    record.msg = mask(record.getMessage())
-    record.args = None
+    # Arguments are masked one by one, so the record keeps its %-style arguments (log
+    # aggregators group lines by their template); a token that only appears once the message
+    # is put together is masked in the whole text instead.
+    if isinstance(record.msg, str):
+        record.msg = mask(record.msg)
+    if isinstance(record.args, tuple):
+        record.args = tuple(_mask_arg(value) for value in record.args)
+    elif isinstance(record.args, dict):
+        record.args = {key: _mask_arg(value) for key, value in record.args.items()}
+    try:
+        message = record.getMessage()
+    except (TypeError, ValueError):
+        message = None
+    if message is not None and mask(message) != message:
+        record.msg, record.args = mask(message), None
     if record.exc_info and not record.exc_text:
         record.exc_text = logging.Formatter().formatException(record.exc_info)
     if record.exc_text:
