@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+import sqlite_utils
 
 from crawler import schema
 
@@ -66,12 +67,29 @@ def metadata(database: str) -> dict[str, Any]:
     }
 
 
+def prepare(db: sqlite_utils.Database) -> None:
+    """Shape a published copy of the database for Datasette (indexes, precomputed tables).
+
+    Called by ``codegouv publish`` on the copy, before it is analysed; nothing yet.
+    """
+
+
 def write_metadata(db_path: Path, out: Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(
         json.dumps(metadata(db_path.stem), ensure_ascii=False, indent=2), encoding="utf-8"
     )
     return out
+
+
+def write(out_dir: Path, db_path: Path) -> None:
+    """Write the Datasette configuration of a published folder: ``out_dir/datasette/``.
+
+    Args:
+        out_dir: the publication being built.
+        db_path: the published database (its stem names the database in Datasette).
+    """
+    write_metadata(db_path, out_dir / "datasette" / "metadata.json")
 
 
 def start(db_path: Path, port: int, host: str = "127.0.0.1") -> subprocess.Popen[bytes]:
