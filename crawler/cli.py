@@ -17,15 +17,14 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
-from crawler import db as store
-from crawler import publiccode, sill_sync
+from crawler import jobs, publiccode, sill_sync
 from crawler.config import ConfigError, load_config, select, unsupported_forges
 from crawler.forges.base import RetryPolicy
 from crawler.licences import MANIFESTS, Detection, detect, from_manifest
-from crawler.lock import AlreadyRunning, exclusive
+from crawler.lock import AlreadyRunning
 from crawler.models import RunReport
 from crawler.pipeline import Progress as CrawlProgress
-from crawler.pipeline import crawl as run_crawl
+from crawler.publish.build import PublishError, PublishInputError, PublishReport
 from sill.load import SillError, SillSourceError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -33,16 +32,21 @@ F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_DB = Path("data/inventory.db")
 DEFAULT_CONFIG = Path("config/organisations.yml")
 
-err = Console(stderr=True)
+#: Never wrapped: when stderr is not a terminal rich would cut lines at 80 columns, and a path in
+#: an error message, or a log line read by a machine, must stay whole.
+err = Console(stderr=True, soft_wrap=True)
 
 
 def _setup_logging(verbose: int) -> None:
     level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(
-        level=level,
-        format="%(message)s",
-        handlers=[RichHandler(console=err, show_path=False, markup=False)],
-    )
+    handler: logging.Handler
+    if err.is_terminal:
+        handler = RichHandler(console=err, show_path=False, markup=False)
+        line = "%(message)s"
+    else:
+        handler = logging.StreamHandler()
+        line = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    logging.basicConfig(level=level, format=line, handlers=[handler])
 
 
 def db_option(function: F) -> F:
@@ -140,14 +144,12 @@ def crawl(
             f"[yellow]{len(skipped)} forge(s) ignorée(s), type non pris en charge pour "
             f"l'instant : {', '.join(kinds)}[/yellow]"
         )
+    started = time.monotonic()
     try:
-        with exclusive(db_path):
-            db = store.open_db(db_path)
-            started = time.monotonic()
-            with _progress_bars() as on_progress:
-                report = run_crawl(
-                    config, db, progress=on_progress, retry=RetryPolicy(max_wait=max_wait)
-                )
+        with _progress_bars() as on_progress:
+            report = jobs.crawl(
+                config, db_path, progress=on_progress, retry=RetryPolicy(max_wait=max_wait)
+            )
     except AlreadyRunning as error:
         err.print(f"[red]{error}[/red]", highlight=False)
         sys.exit(2)
@@ -220,19 +222,15 @@ def sill_command(source: str, db_path: Path) -> None:
     Si l'adresse par défaut ne répond pas, la copie fournie est chargée, avec un avertissement.
     Un fichier qui n'est pas un export du SILL laisse les tables du SILL intactes (statut 2).
     """
+
+    def on_fallback(error: SillSourceError) -> None:
+        err.print(
+            f"[yellow]{error} — chargement de la copie fournie à la place.[/yellow]",
+            highlight=False,
+        )
+
     try:
-        with exclusive(db_path):
-            db = store.open_db(db_path)
-            try:
-                report = sill_sync.load_into(db, source)
-            except SillSourceError as error:
-                if source != sill_sync.DEFAULT_SOURCE:
-                    raise
-                err.print(
-                    f"[yellow]{error} — chargement de la copie fournie à la place.[/yellow]",
-                    highlight=False,
-                )
-                report = sill_sync.load_into(db, sill_sync.BUNDLED)
+        report = jobs.sill(db_path, source, on_fallback=on_fallback)
     except (SillError, AlreadyRunning) as error:
         err.print(f"[red]{error}[/red]", highlight=False)
         sys.exit(2)
@@ -242,6 +240,48 @@ def sill_command(source: str, db_path: Path) -> None:
         f"SILL (format {report.shape}) : {report.loaded} logiciels ({report.new} nouveaux, "
         f"{report.removed} retirés), {report.skipped} entrée(s) ignorée(s), "
         f"{report.links} lien(s) vers des dépôts de l'inventaire."
+    )
+
+
+# --- publish ----------------------------------------------------------------------------------
+
+DEFAULT_OUT = Path("public")
+
+
+@main.command()
+@db_option
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_OUT,
+    show_default=True,
+    help="Dossier de publication (remplacé d'un bloc quand la nouvelle publication est prête).",
+)
+@common
+def publish(db_path: Path, out_dir: Path) -> None:
+    """Publie la base : copie immuable, métadonnées Datasette, exports et build.json.
+
+    Statut de sortie : 0 publié, 1 échec (la publication précédente reste en place),
+    2 entrée invalide.
+    """
+    try:
+        report = jobs.publish(db_path, out_dir)
+    except (PublishInputError, AlreadyRunning) as error:
+        err.print(str(error), style="red", markup=False, highlight=False)
+        sys.exit(2)
+    except PublishError as error:
+        err.print(str(error), style="red", markup=False, highlight=False)
+        sys.exit(1)
+    _print_publish(report)
+
+
+def _print_publish(report: PublishReport) -> None:
+    seconds = sum(report.durations.values())
+    click.echo(
+        f"Publication n°{report.run_id} dans {report.out_dir} : "
+        f"{report.counts.get('repositories', 0)} dépôts, "
+        f"{report.counts.get('sill_software', 0)} logiciels du SILL, {seconds:.1f} s."
     )
 
 
@@ -323,7 +363,6 @@ def publiccode_command(files: tuple[Path, ...], as_json: bool) -> None:
 
 # --- serve ------------------------------------------------------------------------------------
 
-DEFAULT_OUT = Path("public")
 DEMO_DB = Path("data/demo/inventory.db")
 DEMO_OUT = Path("data/demo/public")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -675,3 +675,111 @@ def save_sill_links(db: sqlite_utils.Database, links: list[dict[str, Any]]) -> N
             "update sill_software set in_inventory = "
             "exists (select 1 from sill_repositories s where s.sill_id = sill_software.id)"
         )
+
+
+# --- publication ------------------------------------------------------------------------------
+
+
+def start_publish(db: sqlite_utils.Database, out_dir: str, now: str | None = None) -> int:
+    """Record the start of a publication and return its id."""
+    table = _table(db, "publish_runs")
+    with db.atomic():
+        # Only one step writes at a time (crawler.lock): a publication still "running" was killed.
+        db.execute("update publish_runs set status = 'interrupted' where status = 'running'")
+        table.insert({"started_at": now or utcnow(), "status": "running", "out_dir": out_dir})
+    run_id = table.last_pk
+    assert isinstance(run_id, int)
+    return run_id
+
+
+def finish_publish(
+    db: sqlite_utils.Database,
+    run_id: int,
+    *,
+    status: str,
+    crawl_run_id: int | None,
+    error: str | None = None,
+    now: str | None = None,
+) -> None:
+    with db.atomic():
+        _table(db, "publish_runs").update(
+            run_id,
+            {
+                "finished_at": now or utcnow(),
+                "status": status,
+                "crawl_run_id": crawl_run_id,
+                "error": error,
+            },
+        )
+
+
+def last_crawl_run(db: sqlite_utils.Database) -> dict[str, Any] | None:
+    """The most recent crawl run, finished or not."""
+    rows = list(db.query("select * from crawl_runs order by id desc limit 1"))
+    return rows[0] if rows else None
+
+
+#: One row per forge × ministry of the repositories still on their forge.
+_DAILY_STATS = """
+select
+    ? as date,
+    r.forge as forge,
+    r.ministry as ministry,
+    count(*) as repositories,
+    coalesce(sum(l.is_free = 1), 0) as licensed,
+    coalesce(sum(r.activity = 'active'), 0) as active,
+    coalesce(sum(r.activity = 'dormant'), 0) as dormant,
+    coalesce(sum(r.activity = 'inactive'), 0) as inactive,
+    coalesce(sum(r.is_archived = 1), 0) as archived,
+    coalesce(sum(r.is_fork = 1), 0) as forks,
+    coalesce(sum(r.has_publiccode = 1), 0) as with_publiccode,
+    coalesce(sum(r.in_sill = 1), 0) as in_sill
+from repositories r
+left join licences l on l.spdx_id = r.licence
+where r.removed_at is null
+group by r.forge, r.ministry
+order by r.forge, r.ministry
+"""
+
+
+def refresh_daily_stats(db: sqlite_utils.Database, day: str) -> int:
+    """Replace the ``daily_stats`` rows of ``day`` (AAAA-MM-JJ) with today's figures; the other
+    days are kept forever. Returns the number of rows written."""
+    rows = list(db.query(_DAILY_STATS, [day]))
+    with db.atomic():
+        db.execute("delete from daily_stats where date = ?", [day])
+        if rows:
+            _table(db, "daily_stats").insert_all(rows)
+    return len(rows)
+
+
+def snapshot(db: sqlite_utils.Database, path: Path) -> None:
+    """Copy the database, compacted, into the new file ``path`` (a consistent snapshot, even
+    while another connection writes)."""
+    db.execute("VACUUM INTO ?", [str(path)])
+
+
+def finalise_copy(copy: sqlite_utils.Database) -> None:
+    """Make a published copy fast to read: merged full-text indexes, fresh planner statistics,
+    no write-ahead log (it is opened read-only and immutable)."""
+    for declared in schema.TABLES:
+        table = copy.table(declared.name)
+        if declared.fts and table.detect_fts():
+            table.optimize()
+    copy.execute("ANALYZE")
+    copy.execute("PRAGMA journal_mode = DELETE")
+
+
+def table_counts(db: sqlite_utils.Database) -> dict[str, int]:
+    """Rows per declared table."""
+    return {t.name: _table(db, t.name).count for t in schema.TABLES if db[t.name].exists()}
+
+
+def stream_rows(
+    db: sqlite_utils.Database, table: str, columns: Sequence[str]
+) -> Iterator[dict[str, Any]]:
+    """The rows of ``table``, one at a time, in primary-key (or insertion) order."""
+    declared = schema.table(table)
+    order = declared.pk if isinstance(declared.pk, str) else ", ".join(declared.pk or ("rowid",))
+    names = ", ".join(f"[{c}]" for c in columns)
+    yield from db.query(f"select {names} from [{table}] order by {order}")

@@ -523,6 +523,49 @@ CRAWL_STATE = Table(
     indexes=(("forge",),),
 )
 
+PUBLISH_RUNS = Table(
+    "publish_runs",
+    "Les publications (codegouv publish) : base publiée, exports et métadonnées, une par "
+    "exécution.",
+    (
+        _c("id", "INTEGER", "Numéro de la publication"),
+        _c("started_at", "TEXT", f"Début de la publication, {DATE}"),
+        _c("finished_at", "TEXT", f"Fin de la publication, {DATE}"),
+        _c(
+            "status",
+            "TEXT",
+            "running (en cours), ok (publiée), failed (échec : la publication précédente reste "
+            "en place) ou interrupted (arrêtée avant la fin)",
+        ),
+        _c("out_dir", "TEXT", "Dossier de publication"),
+        _c("crawl_run_id", "INTEGER", "Dernier parcours publié (voir crawl_runs)"),
+        _c("error", "TEXT", "Message d'erreur en cas d'échec"),
+    ),
+    pk="id",
+)
+
+DAILY_STATS = Table(
+    "daily_stats",
+    "Les chiffres du jour par forge et par ministère, une ligne par jour de publication, "
+    "conservés pour suivre les tendances (dépôts encore présents sur leur forge).",
+    (
+        _c("date", "TEXT", "Jour de la publication (AAAA-MM-JJ, UTC)"),
+        _c("forge", "TEXT", "Forge (voir la table forges)"),
+        _c("ministry", "TEXT", "Ministère de rattachement (vide s'il n'est pas connu)"),
+        _c("repositories", "INTEGER", "Nombre de dépôts"),
+        _c("licensed", "INTEGER", "Dépôts sous licence libre (voir la table licences)"),
+        _c("active", "INTEGER", "Dépôts actifs (activity = active)"),
+        _c("dormant", "INTEGER", "Dépôts en sommeil (activity = dormant)"),
+        _c("inactive", "INTEGER", "Dépôts inactifs (activity = inactive)"),
+        _c("archived", "INTEGER", "Dépôts archivés"),
+        _c("forks", "INTEGER", "Dépôts qui sont des copies (forks) d'un autre dépôt"),
+        _c("with_publiccode", "INTEGER", "Dépôts qui ont un fichier publiccode.yml"),
+        _c("in_sill", "INTEGER", "Dépôts qui construisent un logiciel du SILL"),
+    ),
+    foreign_keys=(("forge", "forges", "host"),),
+    indexes=(("date",), ("forge",), ("ministry",)),
+)
+
 TABLES: tuple[Table, ...] = (
     FORGES,
     OWNERS,
@@ -538,6 +581,8 @@ TABLES: tuple[Table, ...] = (
     PUBLICCODE,
     LICENCES,
     CRAWL_STATE,
+    PUBLISH_RUNS,
+    DAILY_STATS,
 )
 
 
