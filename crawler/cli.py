@@ -411,6 +411,7 @@ def _serve(app: Any, host: str, port: int) -> None:
     from crawler import serve as server
 
     try:
+        server.check(app)
         sock = server.bind(host, port)
         url = server.url_of(sock)
         server.serve(app, sock, on_ready=lambda: _print_urls(app, url))

@@ -223,7 +223,7 @@ class InventoryApp:
 
     # --- instances ----------------------------------------------------------------------------
 
-    def _load(self) -> Published:
+    def load(self) -> Published:
         if self.out_dir is not None:
             return load_published(self.out_dir)
         assert self.db_path is not None
@@ -236,7 +236,7 @@ class InventoryApp:
 
     async def start(self) -> None:
         """Load the current publication and start watching for the next one."""
-        self._current = await self._new_instance(self._load())
+        self._current = await self._new_instance(self.load())
         if self.out_dir is not None:
             self._watcher = asyncio.create_task(self._watch())
 
@@ -295,6 +295,12 @@ class InventoryApp:
                 if path == f"/{prefix}" or path.startswith(f"/{prefix}/"):
                     await self._static(instance, prefix, path, scope, send)
                     return
+        if scope["method"] not in ("GET", "HEAD", "OPTIONS"):
+            # Read-only instance, no writable canned query: nothing here takes a POST.
+            await _send_text(
+                send, 405, "Cette instance est en lecture seule.\n", {"allow": "GET, HEAD"}
+            )
+            return
         instance.active += 1
         try:
             await instance.app(scope, receive, send)
@@ -434,8 +440,7 @@ def serve(
     """
     import uvicorn
 
-    # Load before uvicorn starts: a missing or broken folder is one clear error.
-    asyncio.run(_check(app))
+    check(app)
     config = uvicorn.Config(
         app,
         lifespan="on",
@@ -466,8 +471,10 @@ def serve(
     server.run(sockets=[sock])
 
 
-async def _check(app: InventoryApp) -> None:
-    await asyncio.to_thread(app._load)
+def check(app: InventoryApp) -> None:
+    """Read the publication before anything starts: a missing or broken folder is one clear
+    error (``ServeError``), not a server that fails its first request."""
+    app.load()
 
 
 def url_of(sock: socket.socket) -> str:

@@ -1,4 +1,5 @@
-"""Our Datasette plugin: caps on what one query may allocate or spin on, and the robots policy.
+"""Our Datasette plugin: caps on what one query may allocate or spin on, error pages that cost
+nothing, and the robots policy.
 
 Registered by ``crawler.serve`` (``register()``); plain ``datasette serve`` loads it with
 ``--plugins-dir`` pointing at this file's folder.
@@ -6,15 +7,19 @@ Registered by ``crawler.serve`` (``register()``); plain ``datasette serve`` load
 
 from __future__ import annotations
 
+import logging
 import re
 import sqlite3
 import threading
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from datasette import hookimpl  # type: ignore[import-untyped]
-from datasette.utils.asgi import Response  # type: ignore[import-untyped]
+from datasette.utils.asgi import Base400, Response  # type: ignore[import-untyped]
 
 from crawler.publish.datasette import LENGTH_LIMIT
+
+log = logging.getLogger(__name__)
 
 #: Search engines index the home page, table and row pages and canned queries; not arbitrary
 #: SQL, query-string permutations (filters, facets, sorts, searches), JSON/CSV or downloads.
@@ -99,8 +104,51 @@ def register_routes() -> list[tuple[str, Any]]:
     return [(r"^/robots\.txt$", robots_txt)]
 
 
+@hookimpl(tryfirst=True)  # type: ignore[untyped-decorator]
+def handle_exception(
+    datasette: Any, request: Any, exception: BaseException
+) -> Callable[[], Awaitable[Response]]:
+    """Error pages without Datasette's default handler, which renders every error, a 404
+    included, as a rich traceback with its local variables on stderr: costly enough for a
+    visitor to load the server with bad addresses, and with rich 15 it fails outside an
+    ``except`` block, turning each 404 into a 500."""
+    from datasette.utils import add_cors_headers  # type: ignore[import-untyped]
+    from datasette.views.base import DatasetteError  # type: ignore[import-untyped]
+
+    async def answer() -> Response:
+        title = None
+        info: dict[str, Any] = {}
+        if isinstance(exception, Base400):
+            status, message = exception.status, exception.args[0]
+        elif isinstance(exception, DatasetteError):
+            status, message, title = exception.status, exception.message, exception.title
+            info = dict(exception.error_dict)
+        else:
+            status, message = 500, str(exception)
+            log.error("%s %s: %r", request.method, request.path, exception, exc_info=exception)
+        info.update({"ok": False, "error": message, "status": status, "title": title})
+        headers: dict[str, str] = {}
+        if datasette.cors:
+            add_cors_headers(headers)
+        if request.path.split("?")[0].endswith(".json"):
+            return Response.json(info, status=status, headers=headers)
+        template = datasette.jinja_env.select_template([f"{status}.html", "error.html"])
+        page = await template.render_async(
+            {
+                **info,
+                "urls": datasette.urls,
+                "app_css_hash": datasette.app_css_hash(),
+                "menu_links": lambda: [],
+            }
+        )
+        return Response.html(page, status=status, headers=headers)
+
+    return answer
+
+
 def register() -> None:
-    """Register the plugin with Datasette's plugin manager, once per process."""
+    """Register the plugin with Datasette's plugin manager, once per process, in place of
+    Datasette's default error handler."""
     import sys
 
     from datasette.plugins import pm  # type: ignore[import-untyped]
@@ -108,3 +156,7 @@ def register() -> None:
     module = sys.modules[__name__]
     if not pm.is_registered(module):
         pm.register(module, name="codegouv")
+    # Datasette awaits every handle_exception hook, its default included (see ours above).
+    default = pm.get_plugin("datasette.handle_exception")
+    if default is not None:
+        pm.unregister(default)
