@@ -29,6 +29,10 @@ lint: install
 crawl: install
 	$(BIN)/codegouv crawl --db $(DB)
 
+.PHONY: publish
+publish: install
+	$(BIN)/codegouv publish --db $(DB)
+
 serve: install
 	$(BIN)/codegouv serve --db $(DB) --port $(PORT)
 

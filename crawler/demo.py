@@ -18,13 +18,16 @@ from crawler.config import ConfigError, load_config, token_variables
 from crawler.lock import exclusive
 from crawler.models import Config, RunReport
 from crawler.pipeline import ProgressCallback, crawl
+from crawler.resources import config_file
 from localforge import Dataset, LocalForge
 from localforge.gitlab_data import GITLAB_INSTANCE
 
 log = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parent.parent
-REAL_CONFIG = ROOT / "config" / "organisations.yml"
+#: The accounts list and ministries table shipped with the product (config/, installed as
+#: package data), so the demo runs from a plain install too.
+REAL_CONFIG = config_file("organisations.yml")
+MINISTRIES = config_file("ministries.yml")
 #: Hosts the local forge serves as whole public-sector instances.
 WHOLE_INSTANCES = frozenset({GITLAB_INSTANCE})
 #: The local forge accepts any token; the demo never sends the user's own.
@@ -93,7 +96,7 @@ def run(
     try:
         config = load_config(
             write_demo_config(forge, workdir / "organisations.yml"),
-            ministries_path=ROOT / "config" / "ministries.yml",
+            ministries_path=MINISTRIES,
         )
         if on_started:
             on_started(forge, config)

@@ -7,7 +7,7 @@ Schema of the exports are generated from the same descriptions.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -17,6 +17,14 @@ class Column:
     """SQLite affinity: ``TEXT``, ``INTEGER`` or ``FLOAT``."""
     description: str
     """French description, shown in Datasette and in the exports' Table Schema."""
+    title: str = ""
+    """Short French title (Table Schema ``title``); see ``TITLES``."""
+    kind: str = ""
+    """Table Schema type: string, integer, number, boolean, datetime, array or object."""
+    enum: tuple[str, ...] = ()
+    """The only values allowed, when the list is closed; see ``ENUMS``."""
+    required: bool = False
+    """Never empty (Table Schema ``required``); primary keys always are."""
 
 
 @dataclass(frozen=True)
@@ -30,6 +38,8 @@ class Table:
     indexes: tuple[tuple[str, ...], ...] = ()
     fts: tuple[str, ...] = ()
     """Columns indexed for full-text search."""
+    title: str = ""
+    """Short French title of the table (Table Schema and datapackage ``title``)."""
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -549,7 +559,7 @@ DAILY_STATS = Table(
     "Les chiffres du jour par forge et par ministère, une ligne par jour de publication, "
     "conservés pour suivre les tendances (dépôts encore présents sur leur forge).",
     (
-        _c("date", "TEXT", "Jour de la publication (AAAA-MM-JJ, UTC)"),
+        Column("date", "TEXT", "Jour de la publication (AAAA-MM-JJ, UTC)", kind="date"),
         _c("forge", "TEXT", "Forge (voir la table forges)"),
         _c("ministry", "TEXT", "Ministère de rattachement (vide s'il n'est pas connu)"),
         _c("repositories", "INTEGER", "Nombre de dépôts"),
@@ -588,3 +598,270 @@ TABLES: tuple[Table, ...] = (
 
 def table(name: str) -> Table:
     return next(t for t in TABLES if t.name == name)
+
+
+# --- Table Schema details ---------------------------------------------------------------------
+# What the exports' Table Schemas need beyond the declarations above: titles, closed lists of
+# values, required columns. Each column's Table Schema type follows from its declaration: a
+# description that starts with "1 si" is a boolean (0/1), one that ends with DATE a datetime,
+# one that says "liste JSON" an array and "(objet JSON" an object; otherwise the SQLite
+# affinity decides. Kept in one block so the declarations above stay short.
+
+TITLES: dict[str, tuple[str, dict[str, str]]] = {
+    "forges": (
+        "Forges",
+        {
+            "host": "Hôte",
+            "kind": "Type de forge",
+            "api_url": "Adresse de l'API",
+            "whole_instance": "Forge du secteur public",
+            "pso_id": "Identifiant de l'organisme",
+            "status": "Statut du dernier parcours",
+            "last_crawled_at": "Dernier parcours",
+            "name": "Organisme",
+            "ministry": "Ministère",
+            "message": "Message",
+        },
+    ),
+    "owners": (
+        "Comptes des organisations",
+        {
+            "id": "Identifiant",
+            "forge": "Forge",
+            "login": "Identifiant sur la forge",
+            "kind": "Type de compte",
+            "name": "Nom",
+            "description": "Description",
+            "website": "Site web",
+            "email": "Adresse électronique",
+            "location": "Localisation",
+            "avatar_url": "Avatar",
+            "created_at": "Date de création",
+            "repositories_count": "Nombre de dépôts",
+            "pso_id": "Identifiant de l'organisme",
+            "ministry": "Ministère",
+            "floss_policy": "Politique de publication",
+            "ospo_url": "Mission logiciels libres",
+            "first_seen_at": "Vu pour la première fois",
+            "last_seen_at": "Vu pour la dernière fois",
+            "crawl_status": "Statut du dernier parcours",
+        },
+    ),
+    "repositories": (
+        "Dépôts de code source",
+        {
+            "id": "Identifiant",
+            "url": "Adresse",
+            "forge": "Forge",
+            "owner": "Compte propriétaire",
+            "name": "Nom",
+            "description": "Description",
+            "homepage": "Site du projet",
+            "default_branch": "Branche par défaut",
+            "language": "Langage",
+            "topics": "Mots-clés",
+            "licence": "Licence",
+            "licence_source": "Origine de la licence",
+            "is_fork": "Copie (fork)",
+            "is_archived": "Archivé",
+            "is_template": "Modèle",
+            "created_at": "Date de création",
+            "updated_at": "Dernière modification",
+            "pushed_at": "Dernier envoi de code",
+            "last_commit_at": "Dernier commit",
+            "stars": "Étoiles",
+            "forks": "Copies (forks)",
+            "open_issues": "Tickets ouverts",
+            "has_readme": "README présent",
+            "has_licence_file": "Fichier de licence présent",
+            "has_contributing": "Guide de contribution présent",
+            "has_changelog": "Journal des modifications présent",
+            "has_publiccode": "publiccode.yml présent",
+            "activity": "Activité",
+            "score": "Score",
+            "first_seen_at": "Vu pour la première fois",
+            "last_seen_at": "Vu pour la dernière fois",
+            "removed_at": "Disparu le",
+            "ministry": "Ministère",
+            "pso_id": "Identifiant de l'organisme",
+            "last_seen_run": "Dernier parcours où il a été vu",
+            "in_sill": "Dans le SILL",
+            "score_details": "Détail du score",
+        },
+    ),
+    "sill_software": (
+        "Logiciels du SILL",
+        {
+            "id": "Identifiant SILL",
+            "name": "Nom",
+            "description": "Description",
+            "description_en": "Description en anglais",
+            "licence": "Licence",
+            "licence_raw": "Licence déclarée",
+            "version_min": "Version minimale",
+            "version_max": "Version maximale",
+            "categories": "Catégories",
+            "keywords": "Mots-clés",
+            "referenced_since": "Référencé depuis",
+            "updated_at": "Mise à jour de la fiche",
+            "is_dereferenced": "Déréférencé",
+            "dereferencing_reason": "Raison du déréférencement",
+            "dereferencing_time": "Date du déréférencement",
+            "last_recommended_version": "Dernière version recommandée",
+            "is_in_observation": "En observation",
+            "is_from_french_public_service": "Développé par le service public",
+            "is_present_in_support_contract": "Couvert par le marché de support",
+            "respects_rgaa": "Conforme au RGAA",
+            "is_libre": "Libre selon la source externe",
+            "website": "Site web",
+            "repository_url": "Dépôt du code source",
+            "documentation_url": "Documentation",
+            "logo_url": "Logo",
+            "wikidata_id": "Identifiant Wikidata",
+            "comptoir_du_libre_id": "Identifiant Comptoir du Libre",
+            "framalibre_id": "Identifiant Framalibre",
+            "external_id": "Identifiant externe",
+            "external_source": "Source externe",
+            "catalogue_numerique_url": "Fiche du catalogue numérique",
+            "latest_version": "Dernière version",
+            "latest_version_date": "Date de la dernière version",
+            "users_count": "Organisations utilisatrices",
+            "referents_count": "Référents",
+            "instances_count": "Instances",
+            "has_expert_referent": "Référent expert",
+            "operating_systems": "Systèmes d'exploitation",
+            "runtime_platforms": "Plateformes d'exécution",
+            "programming_languages": "Langages de programmation",
+            "authors": "Auteurs",
+            "parent_software": "Logiciel parent",
+            "usage_context": "Contexte d'usage",
+            "mim_group": "Groupe de travail",
+            "sill_years": "Années au SILL",
+            "status": "Statut",
+            "custom_attributes": "Autres attributs",
+            "in_inventory": "Dépôt dans l'inventaire",
+            "source_shape": "Format de l'export",
+            "first_seen_at": "Vu pour la première fois",
+            "last_seen_at": "Vu pour la dernière fois",
+            "removed_at": "Retiré de l'export le",
+        },
+    ),
+    "sill_repositories": (
+        "Liens entre le SILL et les dépôts",
+        {"sill_id": "Logiciel du SILL", "repository": "Dépôt", "match": "Preuve du lien"},
+    ),
+    "licences": (
+        "Licences",
+        {
+            "spdx_id": "Identifiant SPDX",
+            "name": "Nom",
+            "is_osi_approved": "Approuvée par l'OSI",
+            "is_fsf_libre": "Libre selon la FSF",
+            "is_free": "Licence libre",
+            "family": "Famille",
+        },
+    ),
+    "daily_stats": (
+        "Chiffres quotidiens",
+        {
+            "date": "Jour",
+            "forge": "Forge",
+            "ministry": "Ministère",
+            "repositories": "Dépôts",
+            "licensed": "Sous licence libre",
+            "active": "Actifs",
+            "dormant": "En sommeil",
+            "inactive": "Inactifs",
+            "archived": "Archivés",
+            "forks": "Copies (forks)",
+            "with_publiccode": "Avec publiccode.yml",
+            "in_sill": "Dans le SILL",
+        },
+    ),
+}
+
+ENUMS: dict[str, dict[str, tuple[str, ...]]] = {
+    "forges": {
+        "kind": ("github", "gitlab", "gitea", "gogs", "sourcehut"),
+        "status": ("ok", "partial", "failed", "unsupported", "ignored"),
+    },
+    "owners": {"kind": ("organization", "user", "group"), "crawl_status": ("ok", "failed")},
+    "repositories": {
+        "licence_source": ("forge", "detected", "manifest"),
+        "activity": ("active", "dormant", "inactive", "archived"),
+    },
+    "sill_repositories": {
+        "match": ("repository_url", "publiccode_url", "website", "homepage", "homepage_fork"),
+    },
+    "licences": {
+        "family": (
+            "permissive",
+            "weak copyleft",
+            "strong copyleft",
+            "public domain",
+            "open data",
+            "other",
+        ),
+    },
+}
+
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "forges": ("kind",),
+    "owners": ("forge", "login"),
+    "repositories": ("url", "forge", "owner", "name"),
+    "sill_software": ("name",),
+    "sill_repositories": ("match",),
+    "licences": ("name",),
+    "daily_stats": ("repositories",),
+}
+
+
+def _kind(column: Column) -> str:
+    if column.type == "INTEGER" and column.description.startswith("1 si"):
+        return "boolean"
+    if column.type == "TEXT" and column.description.endswith(DATE):
+        return "datetime"
+    if "liste JSON" in column.description:
+        return "array"
+    if "(objet JSON" in column.description:
+        return "object"
+    return {"TEXT": "string", "INTEGER": "integer", "FLOAT": "number"}[column.type]
+
+
+def _detailed(declared: Table) -> Table:
+    title, titles = TITLES.get(declared.name, ("", {}))
+    enums = ENUMS.get(declared.name, {})
+    keys = (declared.pk,) if isinstance(declared.pk, str) else (declared.pk or ())
+    required = set(REQUIRED.get(declared.name, ())) | set(keys)
+    columns = tuple(
+        replace(
+            c,
+            title=c.title or titles.get(c.name, ""),
+            kind=c.kind or _kind(c),
+            enum=c.enum or enums.get(c.name, ()),
+            required=c.required or c.name in required,
+        )
+        for c in declared.columns
+    )
+    return replace(declared, title=declared.title or title, columns=columns)
+
+
+TABLES = tuple(_detailed(t) for t in TABLES)
+(
+    FORGES,
+    OWNERS,
+    REPOSITORIES,
+    CRAWL_RUNS,
+    CRAWL_ERRORS,
+    SILL_SOFTWARE,
+    SILL_ORGANISATIONS,
+    SILL_INSTANCES,
+    SILL_SERVICE_PROVIDERS,
+    SILL_SIMILAR_SOFTWARE,
+    SILL_REPOSITORIES,
+    PUBLICCODE,
+    LICENCES,
+    CRAWL_STATE,
+    PUBLISH_RUNS,
+    DAILY_STATS,
+) = TABLES

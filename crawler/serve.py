@@ -118,9 +118,9 @@ def load_database(db_path: Path) -> Published:
     immutable (a crawl may be writing it), metadata generated in memory, nothing written."""
     if not db_path.is_file():
         raise ServeError(f"{db_path} n'existe pas : lancez d'abord `codegouv crawl`.")
-    from crawler.resources import site_path
+    from crawler.resources import site_dir
 
-    templates = site_path("datasette", "templates")
+    templates = site_dir() / "datasette" / "templates"
     return Published(
         out_dir=db_path.parent,
         db_path=db_path,

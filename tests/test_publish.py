@@ -4,46 +4,36 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
+import sysconfig
 import threading
 from pathlib import Path
 
 import pytest
 import sqlite_utils
+from _publish_helpers import ROOT, crawled_demo, private_copy, run
 from click.testing import CliRunner
+from hostile import Answer, HostileServer
 
+from crawler import jobs, sill_sync
 from crawler.cli import main
-from crawler.lock import exclusive
-
-ROOT = Path(__file__).resolve().parent.parent
-CODEGOUV = [sys.executable, "-m", "crawler"]
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*CODEGOUV, *args], capture_output=True, text=True, check=False, cwd=ROOT, timeout=600
-    )
+from crawler.lock import AlreadyRunning, exclusive
+from crawler.publish.build import PublishInputError
+from sill.load import SillSourceError
 
 
 @pytest.fixture(scope="module")
 def crawled(tmp_path_factory) -> Path:
-    """The demo pipeline once: the local forge crawled, the bundled SILL loaded."""
-    db = tmp_path_factory.mktemp("crawled") / "inventory.db"
-    result = run("demo", "--once", "--db", str(db))
-    assert result.returncode == 0, result.stderr
-    return db
+    return crawled_demo(tmp_path_factory)
 
 
 @pytest.fixture
 def live(crawled, tmp_path) -> Path:
     """A private copy of the crawled database (publishing writes into it)."""
-    copy = tmp_path / "live" / "inventory.db"
-    copy.parent.mkdir()
-    with sqlite3.connect(crawled) as source, sqlite3.connect(copy) as target:
-        source.backup(target)
-    return copy
+    return private_copy(crawled, tmp_path / "live" / "inventory.db")
 
 
 def test_publish_builds_an_immutable_copy_metadata_and_build_json(live, tmp_path):
@@ -174,20 +164,31 @@ def test_a_failed_publish_keeps_the_previous_one_and_says_why(live, tmp_path, mo
 def test_an_older_real_folder_is_replaced_by_the_link_and_kept_aside(live, tmp_path):
     out = tmp_path / "public"
     out.mkdir()
-    (out / "old.txt").write_text("ancienne publication", encoding="utf-8")
+    (out / "notes.txt").write_text("mes notes", encoding="utf-8")
+    # a folder that no publication wrote is not taken over
+    result = run("publish", "--db", str(live), "--out", str(out))
+    assert result.returncode == 2 and "build.json" in result.stderr
+    assert (out / "notes.txt").is_file() and not out.is_symlink()
+
+    (out / "build.json").write_text("{}", encoding="utf-8")
     result = run("publish", "--db", str(live), "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert out.is_symlink() and (out / "inventory.db").is_file()
     aside = list(tmp_path.glob(".public.old-*"))
-    assert len(aside) == 1 and (aside[0] / "old.txt").is_file()
+    assert len(aside) == 1 and (aside[0] / "notes.txt").is_file()
 
 
-def test_bad_input_exits_2_with_the_path(live, tmp_path):
-    missing = tmp_path / "nothing.db"
+def test_bad_input_exits_2_with_the_path_on_one_line(live, tmp_path):
+    # longer than 80 columns: stderr is not a terminal, the line must not be wrapped
+    missing = tmp_path / ("a-folder-with-a-rather-long-name-" * 3) / "nothing.db"
     result = run("publish", "--db", str(missing), "--out", str(tmp_path / "public"))
     assert result.returncode == 2
-    assert str(missing) in result.stderr.replace("\n", "")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert str(missing) in result.stderr
     assert not (tmp_path / "public").exists()
+
+    result = run("publish", "--db", str(live), "--out", ".")
+    assert result.returncode == 2 and "dossier" in result.stderr
 
     a_file = tmp_path / "a-file"
     a_file.write_text("x", encoding="utf-8")
@@ -200,3 +201,129 @@ def test_publish_waits_for_no_one_while_a_crawl_holds_the_database(live, tmp_pat
         result = run("publish", "--db", str(live), "--out", str(tmp_path / "public"))
     assert result.returncode == 2 and "lock" in result.stderr
     assert not (tmp_path / "public").exists()
+
+
+@pytest.mark.slow
+def test_a_plain_install_runs_the_demo_and_publishes(tmp_path):
+    """`pip install .` (not -e) into a fresh venv: site/ and config/ come as package data."""
+    source = tmp_path / "src"
+    shutil.copytree(
+        ROOT,
+        source,
+        ignore=shutil.ignore_patterns(
+            ".venv", ".git", "build", "*.egg-info", "public", "*.db", "*.db-*", "__pycache__"
+        ),
+    )
+    nested = source / "site" / "templates" / "pages" / "probe.html"
+    nested.parent.mkdir(parents=True)
+    nested.write_text("<p>{{ probe }}</p>\n", encoding="utf-8")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    purelib = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    # The dependencies come from the current venv's site-packages, read as a plain path entry
+    # (its .pth files, the editable install among them, are not processed from there).
+    Path(purelib, "codegouv-deps.pth").write_text(
+        sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8"
+    )
+    install = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "-q",
+            "--no-deps",
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert install.returncode == 0, install.stderr
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    codegouv = str(venv / "bin" / "codegouv")
+
+    def installed(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [codegouv, *args],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=elsewhere,
+            timeout=600,
+        )
+
+    where = subprocess.run(
+        [python, "-c", "import crawler.resources as r; print(r.__file__); print(r.site_dir())"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=elsewhere,
+    ).stdout.split()
+    assert all(line.startswith(purelib) for line in where), where
+    assert (Path(where[1]) / "templates" / "pages" / "probe.html").is_file()
+
+    demo = installed("demo", "--once", "--db", "data/inventory.db")
+    assert demo.returncode == 0, demo.stderr
+    assert "Traceback" not in demo.stderr
+    published = installed("publish", "--db", "data/inventory.db")
+    assert published.returncode == 0, published.stderr
+    out = elsewhere / "public"
+    assert (out / "inventory.db").is_file() and (out / "data" / "datapackage.json").is_file()
+    build = json.loads((out / "build.json").read_text(encoding="utf-8"))
+    assert build["counts"]["repositories"] > 4000
+    # the demo's accounts carry the pso_ids of the shipped config/organisations.yml
+    db = sqlite_utils.Database(out / "inventory.db")
+    assert db.execute("select count(*) from owners where pso_id is not null").fetchone()[0] > 50
+
+
+# --- crawler.jobs: the steps the command line and the scheduler share ---------------------------
+
+
+def test_sill_falls_back_to_the_bundled_copy_when_the_default_source_fails(tmp_path, monkeypatch):
+    db = tmp_path / "inventory.db"
+    with HostileServer(lambda request: Answer(503, body=b"maintenance")) as server:
+        source = f"{server.url}/sill.json"
+        monkeypatch.setattr(sill_sync, "DEFAULT_SOURCE", source)
+        told: list[SillSourceError] = []
+        report = jobs.sill(db, source, on_fallback=told.append)
+        assert [r.path for r in server.requests] == ["/sill.json"]
+    assert len(told) == 1 and "503" in str(told[0])
+    assert report.loaded == 240
+    assert sqlite_utils.Database(db)["sill_software"].count == 240
+
+
+def test_sill_from_another_source_that_fails_raises_and_keeps_the_tables(tmp_path):
+    db = tmp_path / "inventory.db"
+    jobs.sill(db, sill_sync.BUNDLED)
+    with HostileServer(lambda request: Answer(503)) as server, pytest.raises(SillSourceError):
+        jobs.sill(db, f"{server.url}/sill.json", on_fallback=pytest.fail)
+    assert sqlite_utils.Database(db)["sill_software"].count == 240
+
+
+def test_every_step_waits_for_no_one_while_another_holds_the_database(tmp_path):
+    db = tmp_path / "inventory.db"
+    jobs.sill(db, sill_sync.BUNDLED)
+    with exclusive(db):
+        with pytest.raises(AlreadyRunning):
+            jobs.sill(db, sill_sync.BUNDLED)
+        with pytest.raises(AlreadyRunning):
+            jobs.publish(db, tmp_path / "public")
+    assert not (tmp_path / "public").exists()
+    # and the lock is released after each step, even a failed one
+    with pytest.raises(PublishInputError):
+        jobs.publish(tmp_path / "missing.db", tmp_path / "public")
+    report = jobs.publish(db, tmp_path / "public")
+    assert report.counts["sill_software"] == 240 and report.crawl_run_id is None
+    assert (tmp_path / "public" / "data" / "sill_software.csv").is_file()

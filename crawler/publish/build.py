@@ -39,7 +39,7 @@ from typing import Any
 import sqlite_utils
 
 from crawler import db as store
-from crawler.publish import datasette
+from crawler.publish import datasette, exports, tableschema
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +75,16 @@ def build(db_path: Path, out_dir: Path, now: dt.datetime | None = None) -> Publi
     """
     if not db_path.is_file():
         raise PublishInputError(f"{db_path} n'existe pas : lancez d'abord `codegouv crawl`.")
+    if out_dir.name in ("", ".", ".."):
+        raise PublishInputError(f"{out_dir} : donnez un dossier à créer ou à remplacer.")
     if out_dir.exists() and not out_dir.is_dir():
         raise PublishInputError(f"{out_dir} existe et n'est pas un dossier.")
+    if _foreign_folder(out_dir):
+        # Its content would be set aside, then removed at the next publication.
+        raise PublishInputError(
+            f"{out_dir} existe et n'est pas une publication (pas de build.json) : choisissez "
+            "un autre dossier ou videz-le."
+        )
     started = now or dt.datetime.now(dt.UTC)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     build_dir = out_dir.with_name(f".{out_dir.name}.build-{started:%Y%m%dT%H%M%S%fZ}")
@@ -100,6 +108,7 @@ def build(db_path: Path, out_dir: Path, now: dt.datetime | None = None) -> Publi
             "database", lambda: _copy_database(live, build_dir / DATABASE_NAME, run_id)
         )
         stage("datasette", lambda: datasette.write(build_dir, build_dir / DATABASE_NAME))
+        stage("exports", lambda: _export(build_dir, started))
         _write_json(
             build_dir / "build.json",
             _build_info(started, run_id, crawl_run, counts, durations),
@@ -126,6 +135,13 @@ def build(db_path: Path, out_dir: Path, now: dt.datetime | None = None) -> Publi
     return PublishReport(run_id, out_dir, build_dir, crawl_run_id, counts, durations)
 
 
+def _foreign_folder(out_dir: Path) -> bool:
+    """A real, non-empty folder that no publication wrote."""
+    if out_dir.is_symlink() or not out_dir.is_dir():
+        return False
+    return not (out_dir / "build.json").is_file() and any(out_dir.iterdir())
+
+
 def _copy_database(live: sqlite_utils.Database, path: Path, run_id: int) -> dict[str, int]:
     store.snapshot(live, path)
     copy = sqlite_utils.Database(path)
@@ -138,6 +154,14 @@ def _copy_database(live: sqlite_utils.Database, path: Path, run_id: int) -> dict
             prepare(copy)
         store.finalise_copy(copy)
         return store.table_counts(copy)
+    finally:
+        copy.close()
+
+
+def _export(build_dir: Path, started: dt.datetime) -> None:
+    copy = sqlite_utils.Database(build_dir / DATABASE_NAME)
+    try:
+        exports.write_all(copy, build_dir / "data", started.strftime("%Y-%m-%dT%H:%M:%SZ"))
     finally:
         copy.close()
 
@@ -165,7 +189,11 @@ def _build_info(
 
 
 def _versions() -> dict[str, str]:
-    versions = {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version}
+    versions = {
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "table_schema": tableschema.VERSION,
+    }
     for package in ("codegouv-inventory", "datasette", "sqlite-utils"):
         try:
             versions[package] = importlib_metadata.version(package)

@@ -21,7 +21,7 @@ import sqlite_utils
 
 from crawler import schema
 from crawler.publish.queries import QUERIES
-from crawler.resources import site_path
+from crawler.resources import site_dir
 
 log = logging.getLogger(__name__)
 
@@ -268,4 +268,4 @@ def write(out_dir: Path, db_path: Path) -> None:
     templates = folder / "templates"
     if templates.exists():
         shutil.rmtree(templates)
-    shutil.copytree(site_path("datasette", "templates"), templates)
+    shutil.copytree(site_dir() / "datasette" / "templates", templates)
