@@ -272,6 +272,16 @@ def test_serve_writes_nothing_in_the_published_folder(server, published):
     assert after == before
 
 
+def test_exports_are_served_beside_datasette(server, published):
+    listing = get(server, "/data/")
+    assert listing.status_code == 200 and 'href="datapackage.json"' in listing.text
+    package = get(server, "/data/datapackage.json")
+    assert package.status_code == 200 and package.headers["access-control-allow-origin"] == "*"
+    assert package.json()["resources"]
+    exported = get(server, "/data/repositories.csv")
+    assert exported.content == (published / "data" / "repositories.csv").read_bytes()
+
+
 def test_static_files_stay_inside_the_published_folder(server):
     host, port = server.url.removeprefix("http://").split(":")
     for path in ("/data/../build.json", "/data/%2e%2e/build.json", "/site/..%2fbuild.json"):
