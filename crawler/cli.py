@@ -388,8 +388,13 @@ def port_option(function: F) -> F:
 )
 @port_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Adresse d'écoute.")
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Ne pas garder les réponses en mémoire (elles le sont jusqu'à la publication suivante).",
+)
 @common
-def serve(out_dir: Path | None, db_path: Path | None, port: int, host: str) -> None:
+def serve(out_dir: Path | None, db_path: Path | None, port: int, host: str, no_cache: bool) -> None:
     """Sert le dossier publié : Datasette sur sa base, les exports (/data/) et le site (/site/).
 
     Une nouvelle publication dans le même dossier est servie dès qu'elle est en place, sans
@@ -402,7 +407,7 @@ def serve(out_dir: Path | None, db_path: Path | None, port: int, host: str) -> N
     app = (
         server.InventoryApp(db_path=db_path)
         if db_path is not None
-        else server.InventoryApp(out_dir or DEFAULT_OUT)
+        else server.InventoryApp(out_dir or DEFAULT_OUT, cache=not no_cache)
     )
     _serve(app, host, port)
 

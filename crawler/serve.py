@@ -24,6 +24,7 @@ import mimetypes
 import socket
 import threading
 import urllib.parse
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +45,10 @@ DB_NAME = "inventory.db"
 WATCH_INTERVAL = 0.5
 #: Static files are sent in pieces of this size.
 CHUNK = 256 * 1024
+#: Answers kept per publication: its database is immutable, so an answer stays right until the
+#: next publication replaces the instance (and its cache). Bounded in count and size.
+CACHE_ENTRIES = 2048
+CACHE_MAX_BODY = 2_000_000
 
 
 class ServeError(Exception):
@@ -189,6 +194,7 @@ class _Instance:
     active: int = 0
     retired: bool = False
     closed: bool = field(default=False)
+    cache: OrderedDict[bytes, tuple[Message, bytes]] = field(default_factory=OrderedDict)
 
     def close(self) -> None:
         if self.closed:
@@ -210,12 +216,15 @@ class InventoryApp:
         *,
         db_path: Path | None = None,
         watch_interval: float = WATCH_INTERVAL,
+        cache: bool = True,
     ) -> None:
         if (out_dir is None) == (db_path is None):
             raise ValueError("give a published folder or a database, not both")
         self.out_dir = out_dir
         self.db_path = db_path
         self.watch_interval = watch_interval
+        self.cache = cache and out_dir is not None
+        """Keep answers in memory (a published, immutable database only)."""
         self._current: _Instance | None = None
         self._watcher: asyncio.Task[None] | None = None
         self.reloads = 0
@@ -303,11 +312,50 @@ class InventoryApp:
             return
         instance.active += 1
         try:
-            await instance.app(scope, receive, send)
+            if self.cache and scope["method"] == "GET":
+                await self._cached(instance, scope, receive, send)
+            else:
+                await instance.app(scope, receive, send)
         finally:
             instance.active -= 1
             if instance.retired and instance.active == 0:
                 instance.close()
+
+    async def _cached(
+        self, instance: _Instance, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        """Answer from the publication's cache, or ask Datasette and keep a whole 200 answer
+        that sets no cookie."""
+        host = next((v for k, v in scope["headers"] if k == b"host"), b"")
+        key = b" ".join(
+            (host, scope.get("raw_path") or scope["path"].encode(), scope["query_string"])
+        )
+        hit = instance.cache.get(key)
+        if hit is not None:
+            instance.cache.move_to_end(key)
+            start, body = hit
+            await send(start)
+            await send({"type": "http.response.body", "body": body})
+            return
+        started: Message = {}
+        chunks: list[bytes] = []
+        size = 0
+
+        async def keep(message: Message) -> None:
+            nonlocal size
+            if message["type"] == "http.response.start":
+                started.update(message)
+            elif message["type"] == "http.response.body" and size <= CACHE_MAX_BODY:
+                chunks.append(message.get("body", b""))
+                size += len(chunks[-1])
+            await send(message)
+
+        await instance.app(scope, receive, keep)
+        cookies = any(k.lower() == b"set-cookie" for k, _ in started.get("headers", []))
+        if started.get("status") == 200 and not cookies and size <= CACHE_MAX_BODY:
+            instance.cache[key] = (started, b"".join(chunks))
+            if len(instance.cache) > CACHE_ENTRIES:
+                instance.cache.popitem(last=False)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
