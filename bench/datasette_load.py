@@ -80,9 +80,9 @@ def build_database(repositories: int) -> Path:
             rows = [
                 {
                     **row,
-                    "id": f"{row['id']}-{n}",
-                    "name": f"{row['name']}-{n}",
-                    "url": f"{row['url']}-{n}",
+                    "id": f"{row['id']}-copie{n}",
+                    "name": f"{row['name']}-copie{n}",
+                    "url": f"{row['url']}-copie{n}",
                 }
                 for row in base
             ]
