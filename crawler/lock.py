@@ -28,7 +28,8 @@ def exclusive(db_path: Path) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise AlreadyRunning(
-                f"another crawl is already writing {db_path} (lock: {lock_path})"
+                f"{db_path} est déjà utilisée par une autre étape (parcours, SILL ou "
+                f"publication) ; verrou : {lock_path}"
             ) from None
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
