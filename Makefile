@@ -15,8 +15,9 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
+# The demo has its own database and published folder (data/demo/), never $(DB).
 demo: install
-	$(BIN)/codegouv demo --db $(DB) --port $(PORT)
+	$(BIN)/codegouv demo --port $(PORT)
 
 test: install
 	$(BIN)/python -m pytest -q
@@ -33,8 +34,9 @@ crawl: install
 publish: install
 	$(BIN)/codegouv publish --db $(DB)
 
+OUT ?= public
 serve: install
-	$(BIN)/codegouv serve --db $(DB) --port $(PORT)
+	$(BIN)/codegouv serve --out $(OUT) --port $(PORT)
 
 bench: install
 	$(BIN)/python bench/crawl_github.py

@@ -35,7 +35,6 @@ from crawler.licences.manifests import MAX_BYTES as MAX_FILE_BYTES
 from crawler.lock import AlreadyRunning
 from crawler.models import FORGE_KINDS, RunReport
 from crawler.pipeline import Progress as CrawlProgress
-from crawler.publish import datasette
 from crawler.publish.build import PublishError, PublishInputError, PublishReport
 from crawler.redact import RedactingFilter, register_environment
 from sill.load import SillError, SillSourceError
@@ -434,42 +433,100 @@ def publiccode_command(files: tuple[Path, ...], as_json: bool) -> None:
 
 # --- serve ------------------------------------------------------------------------------------
 
+DEMO_DB = Path("data/demo/inventory.db")
+DEMO_OUT = Path("data/demo/public")
+
+
+def port_option(function: F) -> F:
+    return click.option("--port", default=8001, show_default=True, help="Port d'écoute.")(function)
+
 
 @main.command()
-@db_option
-@click.option("--port", default=8001, show_default=True, help="Port local de Datasette.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help=f"Dossier publié par `codegouv publish`  [défaut : {DEFAULT_OUT}]",
+)
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Servir directement une base de travail (lecture seule), sans publication.",
+)
+@port_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Adresse d'écoute.")
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Ne pas garder les réponses en mémoire (elles le sont jusqu'à la publication suivante).",
+)
 @common
-def serve(db_path: Path, port: int) -> None:
-    """Sert la base avec Datasette sur localhost."""
-    if not db_path.exists():
-        raise click.UsageError(f"{db_path} n'existe pas : lancez d'abord `codegouv crawl`.")
-    _serve(db_path, port)
+def serve(out_dir: Path | None, db_path: Path | None, port: int, host: str, no_cache: bool) -> None:
+    """Sert le dossier publié : Datasette sur sa base, les exports (/data/) et le site (/site/).
+
+    Une nouvelle publication dans le même dossier est servie dès qu'elle est en place, sans
+    interrompre une seule requête. Statut 2 : rien à servir ; 1 : port déjà utilisé.
+    """
+    from crawler import serve as server
+
+    if out_dir is not None and db_path is not None:
+        raise click.UsageError("--out et --db s'excluent : choisissez l'un des deux.")
+    app = (
+        server.InventoryApp(db_path=db_path)
+        if db_path is not None
+        else server.InventoryApp(out_dir or DEFAULT_OUT, cache=not no_cache)
+    )
+    _serve(app, host, port)
 
 
-def _serve(db_path: Path, port: int) -> None:
-    url = f"http://127.0.0.1:{port}"
-    # Before the child starts: a SIGTERM while Datasette boots must still stop it (finally).
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    process = datasette.start(db_path, port)
+def _serve(app: Any, host: str, port: int) -> None:
+    from crawler import serve as server
+
     try:
-        datasette.wait_until_ready(url, process)
-        click.echo(f"Datasette : {url}/{db_path.stem}  (Ctrl-C pour arrêter)")
-        process.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            process.wait(timeout=10)
+        server.check(app)
+        sock = server.bind(host, port)
+        url = server.url_of(sock)
+        server.serve(app, sock, on_ready=lambda: _print_urls(app, url))
+    except server.ServeError as error:
+        err.print(f"[red]{error}[/red]", highlight=False, soft_wrap=True)
+        sys.exit(error.status)
+
+
+def _print_urls(app: Any, url: str) -> None:
+    click.echo(f"Datasette : {url}/")
+    out_dir = app.out_dir
+    if out_dir is not None and (out_dir / "data").is_dir():
+        click.echo(f"Exports : {url}/data/")
+    if out_dir is not None and (out_dir / "site").is_dir():
+        click.echo(f"Site : {url}/site/")
+    click.echo("(Ctrl-C pour arrêter)")
 
 
 # --- demo -------------------------------------------------------------------------------------
 
 
 @main.command()
-@db_option
-@click.option("--port", default=8001, show_default=True, help="Port local de Datasette.")
-@click.option("--once", is_flag=True, help="Parcourir puis s'arrêter, sans servir.")
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEMO_DB,
+    show_default=True,
+    help="Base de la démonstration (distincte de celle des parcours réels).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEMO_OUT,
+    show_default=True,
+    help="Dossier où publier la démonstration.",
+)
+@port_option
+@click.option("--once", is_flag=True, help="Parcourir et publier, puis s'arrêter sans servir.")
 @click.option(
     "--latency",
     default=0.0,
@@ -477,30 +534,57 @@ def _serve(db_path: Path, port: int) -> None:
     help="Latence simulée de la forge locale, en secondes par requête.",
 )
 @common
-def demo(db_path: Path, port: int, once: bool, latency: float) -> None:
-    """Tout le pipeline hors ligne, sur la forge locale fournie."""
-    from crawler import demo as demo_pipeline
+def demo(db_path: Path, out_dir: Path, port: int, once: bool, latency: float) -> None:
+    """Tout le pipeline hors ligne : forge locale → parcours → SILL → publication → serveur.
 
-    db = store.open_db(db_path)
+    La démonstration a sa propre base et prend son verrou : elle ne touche jamais une base
+    qu'un parcours est en train d'écrire.
+    """
+    from crawler import demo as demo_pipeline
+    from crawler import serve as server
+
+    sock = None if once else _bind_or_exit(port)
     started = time.monotonic()
-    with _progress_bars() as on_progress:
-        forge, report = demo_pipeline.run(
-            db,
-            db_path.parent / "demo",
-            latency=latency,
-            progress=on_progress,
-            on_started=lambda f, _c: click.echo(f"Forge locale : {f.url}"),
-        )
     try:
-        _print_summary(report, time.monotonic() - started)
-        db.close()
-        _print_status(status_module.read_status(db_path))
-        if report.accounts_failed:
-            sys.exit(1)
-        if not once:
-            _serve(db_path, port)
-    finally:
-        forge.stop()
+        with _progress_bars() as on_progress:
+            result = demo_pipeline.run_all(
+                db_path,
+                out_dir,
+                latency=latency,
+                progress=on_progress,
+                on_started=lambda url: click.echo(f"Forge locale : {url}"),
+            )
+    except AlreadyRunning as error:
+        err.print(f"[red]{error}[/red]", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except demo_pipeline.DemoError as error:
+        err.print(f"[red]{error}[/red]", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    _print_summary(result.crawl, time.monotonic() - started)
+    click.echo(f"Publication : {result.out_dir}")
+    _print_status(status_module.read_status(db_path))
+    if result.crawl.accounts_failed:
+        sys.exit(1)
+    if sock is None:
+        return
+    try:
+        app = server.InventoryApp(out_dir)
+        url = server.url_of(sock)
+        server.serve(app, sock, on_ready=lambda: _print_urls(app, url))
+    except server.ServeError as error:
+        err.print(f"[red]{error}[/red]", highlight=False, soft_wrap=True)
+        sys.exit(error.status)
+
+
+def _bind_or_exit(port: int, host: str = "127.0.0.1") -> Any:
+    """Take the port first: a demo that cannot serve stops before its minute of crawling."""
+    from crawler import serve as server
+
+    try:
+        return server.bind(host, port)
+    except server.ServeError as error:
+        err.print(f"[red]{error}[/red]", highlight=False, soft_wrap=True)
+        sys.exit(error.status)
 
 
 # --- orgs -------------------------------------------------------------------------------------

@@ -154,11 +154,22 @@ def ensure_shape(db: sqlite_utils.Database) -> None:
                         table.add_column(column.name, _sql_type(column.type))
             for index in declared.indexes:
                 table.create_index(list(index), if_not_exists=True)
-    for declared in schema.TABLES:
-        table = db.table(declared.name)
-        if declared.fts and not table.detect_fts():
-            table.enable_fts(list(declared.fts), create_triggers=True, tokenize=FTS_TOKENIZE)
+    ensure_fts(db)
     _apply_migrations(db)
+
+
+def ensure_fts(db: sqlite_utils.Database) -> None:
+    """Give every table that declares full-text columns its FTS5 index, with ``FTS_TOKENIZE``.
+
+    Idempotent: an index already in that exact shape is left alone; one with other columns or
+    another tokenizer (an older database: "donnees" did not find "données") is rebuilt from its
+    table, triggers included.
+    """
+    for declared in schema.TABLES:
+        if declared.fts:
+            db.table(declared.name).enable_fts(
+                list(declared.fts), create_triggers=True, tokenize=FTS_TOKENIZE, replace=True
+            )
 
 
 def _apply_migrations(db: sqlite_utils.Database) -> None:

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 import yaml
 
+from crawler import db as store
 from crawler import sill_sync
 from crawler.config import ConfigError, load_config, token_variables
+from crawler.lock import exclusive
 from crawler.models import Config, RunReport
 from crawler.pipeline import ProgressCallback, crawl
 from crawler.resources import config_file
@@ -104,3 +107,58 @@ def run(
         forge.stop()
         raise
     return forge, report
+
+
+class DemoError(RuntimeError):
+    """The demo could not publish; the message is for the user (French)."""
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    crawl: RunReport
+    out_dir: Path
+
+
+def run_all(
+    db_path: Path,
+    out_dir: Path,
+    *,
+    latency: float = 0.0,
+    progress: ProgressCallback | None = None,
+    on_started: Callable[[str], None] | None = None,
+) -> DemoResult:
+    """The whole pipeline on the demo's own database: crawl the local forge and load the
+    bundled SILL under the database's lock, then publish into ``out_dir``.
+
+    Raises:
+        crawler.lock.AlreadyRunning: another step holds the demo's database.
+        DemoError: the publication failed (the previous one is kept).
+    """
+    with exclusive(db_path):
+        db = store.open_db(db_path)
+        try:
+            forge, report = run(
+                db,
+                db_path.parent,
+                latency=latency,
+                progress=progress,
+                on_started=(lambda f, _c: on_started(f.url)) if on_started else None,
+            )
+            forge.stop()
+        finally:
+            db.close()
+    if report.accounts_failed:
+        return DemoResult(report, out_dir)
+    publish(db_path, out_dir)
+    return DemoResult(report, out_dir)
+
+
+def publish(db_path: Path, out_dir: Path) -> None:
+    """Publish the demo database into ``out_dir`` (the publish step, under its lock)."""
+    from crawler import jobs
+    from crawler.publish.build import PublishError
+
+    try:
+        jobs.publish(db_path, out_dir)
+    except PublishError as error:
+        raise DemoError(f"publication impossible dans {out_dir} : {error}") from error

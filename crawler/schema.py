@@ -119,6 +119,7 @@ OWNERS = Table(
     pk="id",
     foreign_keys=(("forge", "forges", "host"),),
     indexes=(("forge",), ("ministry",), ("pso_id",), ("crawl_status",)),
+    fts=("login", "name", "description"),
 )
 
 REPOSITORIES = Table(

@@ -1,77 +1,215 @@
-"""Datasette on the inventory: its metadata (French, generated from ``crawler.schema``) and the
-server process.
+"""Datasette on the inventory: the metadata (French, generated from ``crawler.schema``), the
+settings of a public instance, and what ``codegouv publish`` writes for it in ``DIR/datasette/``
+(metadata.json, settings.json, inspect-data.json, templates/).
 
-Datasette is pinned below 1.0, which keeps settings and canned queries in the metadata file; when
-upgrading, this is the one module to change (1.0 moves them to datasette.yaml).
+Datasette is pinned below 1.0, which keeps canned queries, facets and the rest in the metadata
+file; when upgrading, this is the one module to change (1.0 moves settings, canned queries and
+facets to datasette.yaml: ``settings()`` and ``_table_options()`` already keep them apart from
+the descriptions, which stay in metadata).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import subprocess
-import sys
-import time
+import shutil
+import sqlite3
 from pathlib import Path
 from typing import Any
 
-import requests
 import sqlite_utils
 
 from crawler import schema
+from crawler.publish.queries import QUERIES
+from crawler.resources import site_dir
 
 log = logging.getLogger(__name__)
 
 TITLE = "Inventaire des codes sources publics"
 DESCRIPTION = (
     "Les dépôts de code source publiés par les administrations publiques françaises sur "
-    "GitHub et les forges GitLab, avec leur licence et leur activité."
+    "GitHub et les forges GitLab, avec leur licence et leur activité, et le Socle "
+    "interministériel de logiciels libres (SILL)."
 )
+LICENCE = {
+    "license": "Licence Ouverte 2.0 (Etalab)",
+    "license_url": "https://www.etalab.gouv.fr/licence-ouverte-open-licence/",
+}
+LICENCE_ID = "etalab-2.0"
+SOURCE_FORGES = {
+    "source": "API des forges (GitHub, GitLab), comptes listés par code.gouv.fr",
+    "source_url": "https://code.gouv.fr/",
+}
+SOURCE_SILL = {
+    "source": "Socle interministériel de logiciels libres (SILL), code.gouv.fr",
+    "source_url": "https://code.gouv.fr/sill/",
+}
+SOURCE_SPDX = {
+    "source": "Liste des licences SPDX (spdx.org), complétée par l'inventaire",
+    "source_url": "https://spdx.org/licenses/",
+}
 
-#: Facets offered by default on the tables people browse.
-FACETS: dict[str, list[str]] = {
-    "repositories": ["forge", "licence", "language", "ministry", "is_archived"],
+#: Facets shown by default on the tables people browse ({"array": column} for JSON lists).
+FACETS: dict[str, list[str | dict[str, str]]] = {
+    "repositories": [
+        "licence",
+        "language",
+        "forge",
+        "owner",
+        "ministry",
+        "activity",
+        "is_fork",
+        "is_archived",
+        {"array": "topics"},
+    ],
     "owners": ["forge", "kind", "ministry", "crawl_status"],
     "forges": ["kind", "status"],
+    "sill_software": ["licence", "is_from_french_public_service", "in_inventory"],
+    "sill_repositories": ["match"],
+    "publiccode": ["valid", "version", "development_status"],
+    "licences": ["family", "is_osi_approved", "is_fsf_libre", "is_free"],
+    "crawl_runs": ["status"],
+    "crawl_errors": ["forge"],
+    "daily_stats": ["forge", "ministry"],
 }
-SORT_DESC: dict[str, str] = {"repositories": "stars", "crawl_runs": "id"}
-LABELS: dict[str, str] = {"repositories": "name", "owners": "login", "forges": "host"}
+SORT: dict[str, str] = {"sill_software": "name", "licences": "spdx_id"}
+SORT_DESC: dict[str, str] = {
+    "repositories": "stars",
+    "owners": "repositories_count",
+    "crawl_runs": "id",
+    "crawl_errors": "at",
+    "daily_stats": "date",
+    "publish_runs": "id",
+}
+#: The column that names a row, shown instead of its key where another table points at it.
+LABELS: dict[str, str] = {
+    "repositories": "name",
+    "owners": "login",
+    "forges": "host",
+    "sill_software": "name",
+    "licences": "name",
+    "crawl_runs": "started_at",
+}
+HIDDEN = frozenset({"_migrations"})
+
+#: Settings of the public instance (``datasette --setting``): fast pages, bounded queries.
+SETTINGS: dict[str, Any] = {
+    # 100-row HTML pages are most of a table page's cost; 20 rows keep a page light.
+    "default_page_size": 20,
+    "max_returned_rows": 1000,
+    "sql_time_limit_ms": 1000,
+    # Facets stay on (journalists need them), bounded in time; suggested facets cost a query
+    # per column on every page, so they are off.
+    "allow_facet": True,
+    "facet_time_limit_ms": 300,
+    "suggest_facets": False,
+    "default_facet_size": 10,
+    "num_sql_threads": 4,
+    "cache_size_kb": 16000,
+    "default_cache_ttl": 300,
+    "allow_download": True,
+    "max_csv_mb": 50,
+    "truncate_cells_html": 300,
+}
+
+#: SQLite's cap on one string or blob (SQLITE_LIMIT_LENGTH) on every Datasette connection:
+#: ``randomblob(1e9)`` fails at once instead of allocating a gigabyte; rows are far smaller.
+LENGTH_LIMIT = 10_000_000
+
+
+def settings() -> dict[str, Any]:
+    return dict(SETTINGS)
+
+
+def _source(table: str) -> dict[str, str]:
+    if table.startswith("sill_"):
+        return SOURCE_SILL
+    if table == "licences":
+        return SOURCE_SPDX
+    return SOURCE_FORGES
+
+
+def _table_options(table: schema.Table) -> dict[str, Any]:
+    """How a table is browsed: facets, sort, label, full-text search."""
+    options: dict[str, Any] = {}
+    if table.name in FACETS:
+        options["facets"] = FACETS[table.name]
+    if table.name in SORT:
+        options["sort"] = SORT[table.name]
+    if table.name in SORT_DESC:
+        options["sort_desc"] = SORT_DESC[table.name]
+    if table.name in LABELS:
+        options["label_column"] = LABELS[table.name]
+    if table.fts:
+        # Words are matched in any order, accents ignored (crawler.db.FTS_TOKENIZE).
+        options["fts_table"] = f"{table.name}_fts"
+        options["fts_pk"] = "rowid"
+    if table.name.startswith("_") or table.name in HIDDEN:
+        options["hidden"] = True
+    return options
 
 
 def metadata(database: str) -> dict[str, Any]:
-    """Datasette metadata for a database named ``database`` (the file's stem)."""
+    """Datasette metadata for a database named ``database`` (the file's stem): licence and
+    source on the instance and on every table, a French description of every table and column,
+    facets, sort, labels, full-text search and the canned queries."""
     tables: dict[str, Any] = {}
     for table in schema.TABLES:
-        entry: dict[str, Any] = {
+        tables[table.name] = {
             "description": table.description,
+            **LICENCE,
+            **_source(table.name),
             "columns": {c.name: c.description for c in table.columns},
+            **_table_options(table),
         }
-        if table.name in FACETS:
-            entry["facets"] = FACETS[table.name]
-        if table.name in SORT_DESC:
-            entry["sort_desc"] = SORT_DESC[table.name]
-        if table.name in LABELS:
-            entry["label_column"] = LABELS[table.name]
-        if table.name.startswith("_"):
-            entry["hidden"] = True
-        tables[table.name] = entry
-    tables["_migrations"] = {"hidden": True}
+    for name in HIDDEN:
+        tables.setdefault(name, {"hidden": True})
     return {
         "title": TITLE,
         "description": DESCRIPTION,
-        "license": "Licence Ouverte 2.0 (Etalab)",
-        "license_url": "https://www.etalab.gouv.fr/licence-ouverte-open-licence/",
-        "source": "API des forges (GitHub, GitLab), comptes listés par code.gouv.fr",
-        "source_url": "https://code.gouv.fr/",
-        "databases": {database: {"tables": tables}},
+        **LICENCE,
+        **SOURCE_FORGES,
+        "about": "Code source de l'inventaire",
+        "about_url": "https://code.gouv.fr/",
+        "databases": {
+            database: {
+                "description": DESCRIPTION,
+                **LICENCE,
+                **SOURCE_FORGES,
+                "tables": tables,
+                "queries": {q.name: q.as_metadata() for q in QUERIES},
+            }
+        },
     }
 
 
-def prepare(db: sqlite_utils.Database) -> None:
-    """Shape a published copy of the database for Datasette (indexes, precomputed tables).
+#: Indexes of the published copy only (the crawl does not need them): canned queries and
+#: facets read them instead of the whole table.
+PUBLISHED_INDEXES: dict[str, tuple[tuple[str, ...], ...]] = {
+    "repositories": (
+        ("created_at",),
+        ("ministry", "licence"),
+        ("ministry", "language"),
+        ("owner", "activity"),
+    ),
+}
 
-    Called by ``codegouv publish`` on the copy, before it is analysed; nothing yet.
+
+def prepare(db: sqlite_utils.Database) -> None:
+    """Shape a published copy of the database for Datasette: the full-text indexes in their
+    accent-insensitive form, and the indexes the canned queries and facets read.
+
+    Called by ``codegouv publish`` on the copy, before it is analysed.
     """
+    from crawler import db as store
+
+    store.ensure_fts(db)
+    for name, indexes in PUBLISHED_INDEXES.items():
+        table = db.table(name)
+        if not table.exists():
+            continue
+        for columns in indexes:
+            table.create_index(list(columns), if_not_exists=True)
 
 
 def write_metadata(db_path: Path, out: Path) -> Path:
@@ -82,52 +220,52 @@ def write_metadata(db_path: Path, out: Path) -> Path:
     return out
 
 
+def inspect_data(db_path: Path) -> dict[str, Any]:
+    """Datasette's ``inspect`` figures for an immutable database (file name, size, hash, rows
+    per table), so that a server never counts rows itself."""
+    from datasette.inspect import inspect_hash  # type: ignore[import-untyped]
+
+    connection = sqlite3.connect(f"file:{db_path}?immutable=1", uri=True)
+    try:
+        names = [
+            row[0]
+            for row in connection.execute(
+                "select name from sqlite_master where type = 'table' order by name"
+            )
+        ]
+        counts = {
+            name: connection.execute(f'select count(*) from "{name}"').fetchone()[0]  # noqa: S608
+            for name in names
+        }
+    finally:
+        connection.close()
+    return {
+        db_path.stem: {
+            "hash": inspect_hash(db_path),
+            "size": db_path.stat().st_size,
+            "file": db_path.name,
+            "tables": {name: {"count": count} for name, count in counts.items()},
+        }
+    }
+
+
 def write(out_dir: Path, db_path: Path) -> None:
-    """Write the Datasette configuration of a published folder: ``out_dir/datasette/``.
+    """Write the Datasette configuration of a published folder into ``out_dir/datasette/``:
+    metadata.json, settings.json, inspect-data.json (counts, read by ``codegouv serve``) and the
+    templates (French home page, table pages). ``codegouv serve`` reads nothing else, and
+    writes nothing: the folder may be read-only.
 
     Args:
         out_dir: the publication being built.
-        db_path: the published database (its stem names the database in Datasette).
+        db_path: the published database, final (its stem names the database in Datasette).
     """
-    write_metadata(db_path, out_dir / "datasette" / "metadata.json")
-
-
-def start(db_path: Path, port: int, host: str = "127.0.0.1") -> subprocess.Popen[bytes]:
-    """Start a Datasette server on the database; its metadata is written beside it."""
-    meta = write_metadata(db_path, db_path.with_name(f"{db_path.stem}-metadata.json"))
-    command = [
-        sys.executable,
-        "-m",
-        "datasette",
-        "serve",
-        str(db_path),
-        "--host",
-        host,
-        "--port",
-        str(port),
-        "--metadata",
-        str(meta),
-        "--setting",
-        "default_page_size",
-        "50",
-        "--setting",
-        "sql_time_limit_ms",
-        "3500",
-    ]
-    log.info("starting %s", " ".join(command))
-    return subprocess.Popen(command)
-
-
-def wait_until_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    """Block until Datasette answers on ``url``; raise if it exits or never answers."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"Datasette exited with status {process.returncode}")
-        try:
-            if requests.get(f"{url}/-/versions.json", timeout=2).ok:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"Datasette did not answer on {url} within {timeout:.0f} s")
+    folder = out_dir / "datasette"
+    write_metadata(db_path, folder / "metadata.json")
+    (folder / "settings.json").write_text(json.dumps(settings(), indent=2), encoding="utf-8")
+    (folder / "inspect-data.json").write_text(
+        json.dumps(inspect_data(db_path), indent=2), encoding="utf-8"
+    )
+    templates = folder / "templates"
+    if templates.exists():
+        shutil.rmtree(templates)
+    shutil.copytree(site_dir() / "datasette" / "templates", templates)

@@ -1,0 +1,110 @@
+"""Shared by the Datasette tests: the demo database (crawled once per session from the local
+forge), its publication, and `codegouv serve` started as a real process on a free port."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+CODEGOUV = [sys.executable, "-m", "crawler"]
+
+
+def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """`codegouv ARGS`, as a user runs it."""
+    return subprocess.run(
+        [*CODEGOUV, *args], cwd=ROOT, capture_output=True, text=True, check=False, timeout=timeout
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def demo_database(base: Path) -> Path:
+    """The demo database (local forge crawled, bundled SILL loaded), built once under
+    ``base`` (the session's temporary folder) and shared by the test modules."""
+    from crawler import db as store
+    from crawler import demo
+
+    folder = base / "datasette-demo"
+    folder.mkdir(exist_ok=True)
+    db_path = folder / "inventory.db"
+    done = folder / "crawled"
+    with open(folder / "build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            db = store.open_db(db_path)
+            forge, report = demo.run(db, folder)
+            forge.stop()
+            db.close()
+            assert report.accounts_failed == 0
+            done.touch()
+    return db_path
+
+
+def publish(db_path: Path, out_dir: Path) -> None:
+    from crawler import jobs
+
+    jobs.publish(db_path, out_dir)
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[str]
+    url: str
+
+
+@contextlib.contextmanager
+def serving(*args: str, timeout: float = 120.0) -> Iterator[Server]:
+    """`codegouv serve ARGS --port N` as a real process; waits until it answers, stops it with
+    SIGTERM at the end."""
+    port = free_port()
+    process = subprocess.Popen(
+        [*CODEGOUV, "serve", *args, "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            assert process.poll() is None, process.communicate()
+            try:
+                if requests.get(f"{url}/-/versions.json", timeout=5).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() < deadline, "codegouv serve never answered"
+            time.sleep(0.3)
+        yield Server(process, url)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def rss_kb(pid: int) -> int:
+    """Resident memory of a process, in kB (Linux)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")

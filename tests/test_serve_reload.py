@@ -1,0 +1,81 @@
+"""Publishing without downtime: `codegouv serve` keeps answering, and switches to the new
+database, while `codegouv publish` replaces the published folder under it."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+
+import requests
+
+from tests._datasette_helpers import demo_database, publish, serving
+
+PATHS = (
+    "/inventory/repositories",
+    "/inventory/repositories.json?_search=donnees&_size=5",
+    "/inventory/owners.json?_sort=login&_size=10",
+    "/inventory/publish_runs.json?_shape=array",
+    "/inventory/licences_utilisees.json",
+    "/",
+)
+
+
+def publications_seen(url: str) -> int:
+    answer = requests.get(f"{url}/inventory/publish_runs.json?_shape=array", timeout=30)
+    answer.raise_for_status()
+    return len(answer.json())
+
+
+def test_two_publications_under_load_fail_no_request(tmp_path_factory):
+    db_path = demo_database(tmp_path_factory.getbasetemp())
+    work = tmp_path_factory.mktemp("reload")
+    own_db = work / "inventory.db"
+    shutil.copy(db_path, own_db)  # publishing writes publish_runs into the live database
+    out = work / "public"
+    publish(own_db, out)
+
+    with serving("--out", str(out)) as server:
+        first = publications_seen(server.url)
+        stop = threading.Event()
+        answers: list[int] = []
+        failures: list[str] = []
+
+        def client() -> None:
+            session = requests.Session()
+            index = 0
+            while not stop.is_set():
+                path = PATHS[index % len(PATHS)]
+                index += 1
+                try:
+                    status = session.get(f"{server.url}{path}", timeout=30).status_code
+                except requests.RequestException as error:
+                    failures.append(f"{path}: {error!r}")
+                    continue
+                answers.append(status)
+                if status != 200:
+                    failures.append(f"{path}: HTTP {status}")
+
+        clients = [threading.Thread(target=client) for _ in range(2)]
+        for thread in clients:
+            thread.start()
+        try:
+            for expected in (first + 1, first + 2):
+                time.sleep(1)
+                publish(own_db, out)
+                deadline = time.monotonic() + 60
+                while publications_seen(server.url) < expected:
+                    assert time.monotonic() < deadline, "the new publication was never served"
+                    time.sleep(0.2)
+            time.sleep(1)
+        finally:
+            stop.set()
+            for thread in clients:
+                thread.join(timeout=60)
+
+        assert failures == []
+        assert len(answers) > 20, "the clients kept requesting during both publications"
+        assert publications_seen(server.url) == first + 2
+        # Only the current publication and the one before it remain beside the folder.
+        builds = [p for p in work.iterdir() if p.name.startswith(".public.build-")]
+        assert len(builds) == 2
