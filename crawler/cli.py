@@ -35,7 +35,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_DB = Path("data/inventory.db")
 DEFAULT_CONFIG = Path("config/organisations.yml")
 
-err = Console(stderr=True)
+# soft_wrap: no line breaks inside paths and hosts when stderr is not a terminal (80 columns).
+err = Console(stderr=True, soft_wrap=True)
 
 
 def _setup_logging(verbose: int) -> None:
