@@ -9,7 +9,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 import requests
 import sqlite_utils
 
@@ -29,16 +28,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory) -> Path:
-    db = tmp_path_factory.mktemp("demo") / "inventory.db"
-    result = run("demo", "--once", "--db", str(db))
-    assert result.returncode == 0, result.stderr
-    assert "dépôts" in result.stdout
-    return db
-
-
 def test_demo_once_crawls_every_repository_of_the_local_forge(demo_db):
+    # demo_db (tests/conftest.py): `codegouv demo --once` run once per test run, exit 0
     from localforge import Dataset
 
     dataset = Dataset.load()

@@ -63,12 +63,13 @@ def snapshot(db: sqlite_utils.Database) -> dict[str, dict[str, dict]]:
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory) -> dict:
-    with LocalForge(Dataset.load()) as forge:
-        db = store.open_db()
-        report = crawl(config_for(forge), db, environ=TOKEN, retry=QUICK)
-        assert report.accounts_failed == 0
-        return snapshot(db)
+def reference(kill_hosts_crawl) -> dict:
+    """What an uninterrupted crawl of ``KILL_HOSTS`` gives (crawled once per test run by
+    tests/conftest.py, with this module's configuration and retries)."""
+    report = kill_hosts_crawl.report
+    assert [f.host for f in report.forges] == list(KILL_HOSTS)
+    assert report.accounts_failed == 0
+    return snapshot(kill_hosts_crawl.open())
 
 
 def test_ten_percent_of_random_faults_change_nothing(reference):
@@ -82,11 +83,11 @@ def test_ten_percent_of_random_faults_change_nothing(reference):
     assert snapshot(db) == reference
 
 
-def test_a_forge_that_is_down_keeps_its_rows_and_the_others_stay_fresh(tmp_path):
+def test_a_forge_that_is_down_keeps_its_rows_and_the_others_stay_fresh(kill_hosts_crawl):
     with LocalForge(Dataset.load()) as forge:
-        db = store.open_db()
+        # a whole crawl of these hosts, done once per test run on the same data: a copy
+        db = kill_hosts_crawl.open()
         config = config_for(forge)
-        crawl(config, db, environ=TOKEN, retry=QUICK)
         before = snapshot(db)
         forge.stop()  # the whole forge is gone: connections are refused
         report = crawl(config, db, environ=TOKEN, retry=QUICK)
@@ -187,15 +188,16 @@ def test_a_crawl_killed_at_random_points_leaves_a_sound_database_and_resumes(tmp
     print(f"{killed} crawls killed, {resumed} with a listing half-read")
 
 
-def test_a_whole_instance_listing_cut_midway_resumes_from_its_keyset_cursor():
+def test_a_whole_instance_listing_cut_midway_resumes_from_its_keyset_cursor(
+    gitlab_instance_crawl,
+):
     config = instance_config(GITLAB_INSTANCE)
+    # the uninterrupted crawl of the instance, done once per test run (tests/conftest.py)
+    full, reference = gitlab_instance_crawl.report, snapshot(gitlab_instance_crawl.open())
     with LocalForge(Dataset.load()) as forge:
-        # Three crawls of the instance within a minute: more than GitLab's per-minute budget,
-        # whose waits are not what this test is about.
+        # Crawls of the instance in quick succession: GitLab's per-minute budget and its waits
+        # are not what this test is about.
         forge.rate_limit = 100_000
-        reference_db = store.open_db()
-        full = crawl(config(forge), reference_db, environ=gitlab_tokens(forge), retry=QUICK)
-        reference = snapshot(reference_db)
 
         # Every page after the first fails: the instance stops after its first page...
         forge.fault_kinds = ("503",)
