@@ -147,10 +147,12 @@ def run_crawl(config: Path, db: Path, env: dict[str, str], kill_after: float | N
     return process.returncode
 
 
-def test_a_crawl_killed_at_random_points_leaves_a_sound_database_and_resumes(tmp_path):
-    """Ten seeded trials over GitHub and GitLab (groups, subgroups, users): each crawl
-    is killed with SIGKILL at a random moment, the database is checked, the next crawl must
-    finish the job and give exactly what an uninterrupted crawl gives."""
+@pytest.mark.parametrize("trials", [2, pytest.param(10, marks=pytest.mark.slow)])
+def test_a_crawl_killed_at_random_points_leaves_a_sound_database_and_resumes(tmp_path, trials):
+    """Seeded trials over GitHub and GitLab (groups, subgroups, users): each crawl is killed
+    with SIGKILL at a random moment, the database is checked, the next crawl must finish the
+    job and give exactly what an uninterrupted crawl gives. Two trials in ``make test``; the
+    ten (the same two first) are marked slow: ``make test-all`` and ``make bench`` run them."""
     rng = random.Random(2026)
     with LocalForge(Dataset.load()) as forge:
         config = write_config(tmp_path / "organisations.yml", forge)
@@ -160,7 +162,7 @@ def test_a_crawl_killed_at_random_points_leaves_a_sound_database_and_resumes(tmp
         duration = time.monotonic() - started
         reference = snapshot(sqlite_utils.Database(tmp_path / "reference.db"))
         killed = resumed = 0
-        for trial in range(10):
+        for trial in range(trials):
             db_path = tmp_path / f"trial-{trial}.db"
             status = run_crawl(config, db_path, env, kill_after=rng.uniform(0.2, 0.9) * duration)
             killed += status == -9
@@ -182,7 +184,8 @@ def test_a_crawl_killed_at_random_points_leaves_a_sound_database_and_resumes(tmp
             runs = [r["status"] for r in db.query("select status from crawl_runs order by id")]
             assert runs[-1] == "ok" and "running" not in runs
             db.close()
-    assert killed >= 8  # the trials really cut crawls in the middle
+    # the trials really cut crawls in the middle: at most one miss in five
+    assert killed >= trials - trials // 5
     # (resuming from a saved cursor is asserted deterministically in the test below and in
     # tests/test_db.py; here the kills fall wherever they fall)
     print(f"{killed} crawls killed, {resumed} with a listing half-read")
