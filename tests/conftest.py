@@ -39,6 +39,12 @@ QUICK = RetryPolicy(attempts=6, backoff=0.01, max_wait=5, timeout=10)
 KILL_HOSTS = ("github.com", "gricad-gitlab.univ-grenoble-alpes.fr", "plmlab.math.cnrs.fr")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``long`` first (a stable sort): a parallel run then ends on many short tests
+    that spread over the workers, not on one long test that started last."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+
+
 @pytest.fixture(scope="session")
 def localforge() -> Iterator[LocalForge]:
     """A started local forge on the bundled data, shared by the session (do not mutate its data:

@@ -147,6 +147,7 @@ def run_crawl(config: Path, db: Path, env: dict[str, str], kill_after: float | N
     return process.returncode
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("trials", [2, pytest.param(10, marks=pytest.mark.slow)])
 def test_a_crawl_killed_at_random_points_leaves_a_sound_database_and_resumes(tmp_path, trials):
     """Seeded trials over GitHub and GitLab (groups, subgroups, users): each crawl is killed
