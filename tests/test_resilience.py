@@ -148,7 +148,11 @@ def run_crawl(config: Path, db: Path, env: dict[str, str], kill_after: float | N
 
 
 @pytest.mark.long
-@pytest.mark.parametrize("trials", [2, pytest.param(10, marks=pytest.mark.slow)])
+@pytest.mark.parametrize(
+    # the ten take ~200 s on a quiet machine: more room than the suite's 300 s timeout
+    "trials",
+    [2, pytest.param(10, marks=[pytest.mark.slow, pytest.mark.timeout(900)])],
+)
 def test_a_crawl_killed_at_random_points_leaves_a_sound_database_and_resumes(tmp_path, trials):
     """Seeded trials over GitHub and GitLab (groups, subgroups, users): each crawl is killed
     with SIGKILL at a random moment, the database is checked, the next crawl must finish the
