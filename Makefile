@@ -6,7 +6,7 @@ STAMP := $(VENV)/.install.stamp
 DB ?= data/inventory.db
 PORT ?= 8001
 
-.PHONY: install demo test lint crawl serve bench clean
+.PHONY: install demo test test-all lint crawl serve bench clean
 
 install: $(STAMP)
 
@@ -19,8 +19,16 @@ $(STAMP): pyproject.toml constraints.txt
 demo: install
 	$(BIN)/codegouv demo --port $(PORT)
 
+# Tests run in parallel (pytest-xdist): one worker per core, at most 4.
+TEST_JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 4 ] && n=4; echo $$n)
+PYTEST_PARALLEL := $(BIN)/python -m pytest -q -n $(TEST_JOBS) --dist worksteal
+
 test: install
-	$(BIN)/python -m pytest -q
+	$(PYTEST_PARALLEL)
+
+# Everything, the slow tests too (the ten random kill trials).
+test-all: install
+	$(PYTEST_PARALLEL) -m ""
 
 lint: install
 	$(BIN)/ruff check .
@@ -39,6 +47,7 @@ serve: install
 	$(BIN)/codegouv serve --out $(OUT) --port $(PORT)
 
 bench: install
+	$(BIN)/python -m pytest -q -m slow
 	$(BIN)/python bench/crawl_github.py
 	$(BIN)/python bench/crawl_gitlab.py
 

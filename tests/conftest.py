@@ -1,10 +1,48 @@
+"""Fixtures for the whole suite, made for pytest-xdist (``make test`` runs ``-n``).
+
+What is expensive — a whole crawl, the demo pipeline — is done once per test run, whatever the
+number of workers, and kept as a file in a directory every worker sees (pytest-xdist's
+documented pattern: the base temp's parent, and a file lock so that only one worker builds).
+Tests never write to those files: they open a copy (``CrawledDb.open()``, ``demo_db``).
+"""
+
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+import json
+import os
+import pickle
+import shutil
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+import sqlite_utils
+from filelock import FileLock
 
-from localforge import Dataset, LocalForge
+from crawler import db as store
+from crawler.config import token_variables
+from crawler.forges.base import RetryPolicy
+from crawler.models import Config, ForgeConfig, OwnerConfig, RunReport
+from crawler.pipeline import crawl
+from localforge import GITLAB_INSTANCE, Dataset, LocalForge
+
+ROOT = Path(__file__).resolve().parent.parent
+#: Fast retries for tests; the defaults wait seconds.
+QUICK = RetryPolicy(attempts=6, backoff=0.01, max_wait=5, timeout=10)
+#: GitHub (packed small accounts, a paged large one) and two GitLab hosts (groups, subgroups,
+#: users): the hosts tests/test_resilience.py crawls, kills and resumes.
+KILL_HOSTS = ("github.com", "gricad-gitlab.univ-grenoble-alpes.fr", "plmlab.math.cnrs.fr")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``long`` first (a stable sort): a parallel run then ends on many short tests
+    that spread over the workers, not on one long test that started last."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
 
 
 @pytest.fixture(scope="session")
@@ -13,3 +51,207 @@ def localforge() -> Iterator[LocalForge]:
     start a LocalForge of your own for that)."""
     with LocalForge(Dataset.load()) as forge:
         yield forge
+
+
+# --- built once per run, shared by the workers ------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def shared_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory all the workers of this run share (the run's own base temp without xdist)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def built_once(shared: Path, name: str, build: Callable[[Path], None]) -> Path:
+    """The directory ``shared/name``, filled by ``build`` the first time any worker asks.
+
+    ``build`` writes into an empty directory that is renamed into place only when it returns,
+    so a build that fails leaves nothing behind and the next test that asks tries again (and
+    reports the same failure).
+    """
+    done = shared / name
+    with FileLock(str(shared / f"{name}.lock")):
+        if not done.is_dir():
+            work = shared / f"{name}.building"
+            shutil.rmtree(work, ignore_errors=True)
+            work.mkdir()
+            build(work)
+            work.rename(done)
+    return done
+
+
+def copy_database(source: Path, target: Path | None = None) -> sqlite_utils.Database:
+    """A private copy of the database file ``source``: in memory, or the file ``target``."""
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    try:
+        dst = sqlite3.connect(":memory:" if target is None else str(target))
+        src.backup(dst)
+    finally:
+        src.close()
+    db = sqlite_utils.Database(dst)
+    db.execute("PRAGMA foreign_keys = ON")
+    return db
+
+
+@dataclass(frozen=True)
+class CrawledDb:
+    """A crawl done once per run: its database (read-only: ``open()`` gives a copy), its report
+    and the requests each host of the forge received during that crawl."""
+
+    path: Path
+    report: RunReport
+    requests: dict[str, int]
+
+    def open(self) -> sqlite_utils.Database:
+        """An in-memory copy of the crawled database, free to change."""
+        return copy_database(self.path)
+
+
+def tokens_for(config: Config) -> dict[str, str]:
+    """A token for every forge of ``config`` (GitLab lists basic fields only to anonymous)."""
+    return {v: "test-token" for f in config.forges for v in token_variables(f)}
+
+
+def all_accounts(forge: LocalForge, host: str) -> Config:
+    """Every account the local forge serves on ``host``, numbered like a config file's lines."""
+    owners = tuple(
+        OwnerConfig(host, a.login, line=i + 1) for i, a in enumerate(forge.dataset.accounts(host))
+    )
+    return Config(
+        "test", (ForgeConfig(host, forge.dataset.kind(host), forge.api_url(host), owners),)
+    )
+
+
+def kill_hosts(forge: LocalForge) -> Config:
+    """Every account of ``KILL_HOSTS``, as tests/test_resilience.py configures them."""
+    forges = tuple(f for host in KILL_HOSTS for f in all_accounts(forge, host).forges)
+    return Config("test", forges)
+
+
+def whole_instance(forge: LocalForge, host: str = GITLAB_INSTANCE) -> Config:
+    """A GitLab instance crawled whole (no owners: all its public projects)."""
+    return Config("test", (ForgeConfig(host, "gitlab", forge.api_url(host)),))
+
+
+def crawled_once(
+    shared: Path,
+    name: str,
+    configs: Callable[[LocalForge], list[Config]],
+    *,
+    retry: RetryPolicy | None = QUICK,
+    start_from: CrawledDb | None = None,
+) -> CrawledDb:
+    """The configs crawled one after the other into one database, once per run, on a local forge
+    of its own (so that the request counts are this crawl's alone). ``start_from`` crawls on top
+    of a copy of another shared crawl, as a test that crawls twice into one database would."""
+
+    def build(work: Path) -> None:
+        path = work / "inventory.db"
+        if start_from is None:
+            db = store.open_db(path)
+        else:
+            copy_database(start_from.path, path).close()
+            db = store.open_db(path)
+        with LocalForge(Dataset.load()) as forge:
+            before = {host: forge.requests(host) for host in forge.dataset.hosts()}
+            report = None
+            for config in configs(forge):
+                report = crawl(config, db, environ=tokens_for(config), retry=retry)
+            sent = {host: forge.requests(host) - n for host, n in before.items()}
+        db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.close()
+        (work / "report.pickle").write_bytes(pickle.dumps((report, sent)))
+
+    where = built_once(shared, name, build)
+    report, sent = pickle.loads((where / "report.pickle").read_bytes())
+    return CrawledDb(where / "inventory.db", report, sent)
+
+
+@pytest.fixture(scope="session")
+def crawl_once(shared_dir: Path) -> Callable[..., CrawledDb]:
+    """``crawl_once(name, configs, retry=..., start_from=...)``: ``crawled_once`` in this run's
+    shared directory, for a test module's own shared crawls (``name`` unique to the suite)."""
+    return functools.partial(crawled_once, shared_dir)
+
+
+@pytest.fixture(scope="session")
+def github_crawl(shared_dir: Path) -> CrawledDb:
+    """Every GitHub account of the local forge, crawled once per run (default retries)."""
+    return crawled_once(
+        shared_dir, "crawl-github", lambda forge: [all_accounts(forge, "github.com")], retry=None
+    )
+
+
+@pytest.fixture(scope="session")
+def gitlab_instance_crawl(shared_dir: Path) -> CrawledDb:
+    """The local forge's whole GitLab instance, crawled once per run."""
+    return crawled_once(shared_dir, "crawl-gitlab-instance", lambda forge: [whole_instance(forge)])
+
+
+@pytest.fixture(scope="session")
+def github_then_instance_crawl(shared_dir: Path, github_crawl: CrawledDb) -> CrawledDb:
+    """The whole GitLab instance crawled into a copy of ``github_crawl``: two runs, one
+    database (the report is the instance's run)."""
+    return crawled_once(
+        shared_dir,
+        "crawl-github-then-instance",
+        lambda forge: [whole_instance(forge)],
+        start_from=github_crawl,
+    )
+
+
+@pytest.fixture(scope="session")
+def kill_hosts_crawl(shared_dir: Path) -> CrawledDb:
+    """Every account of ``KILL_HOSTS``, crawled once per run."""
+    return crawled_once(
+        shared_dir,
+        "crawl-kill-hosts",
+        lambda forge: [kill_hosts(forge)],
+        retry=RetryPolicy(attempts=8, backoff=0.01, max_wait=5, timeout=10),
+    )
+
+
+# --- the demo ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    """``codegouv demo --once`` run once per run: its database (read-only) and its output."""
+
+    path: Path
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture(scope="session")
+def demo_run(shared_dir: Path) -> DemoRun:
+    """The whole offline pipeline, ``codegouv demo --once``, run once per run as a user runs it."""
+
+    def build(work: Path) -> None:
+        result = subprocess.run(
+            [sys.executable, "-m", "crawler", "demo", "--once", "--db", str(work / "inventory.db")],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=ROOT,
+            timeout=600,
+        )
+        output = {"returncode": result.returncode, "stdout": result.stdout}
+        output["stderr"] = result.stderr
+        (work / "output.json").write_text(json.dumps(output), encoding="utf-8")
+
+    where = built_once(shared_dir, "demo", build)
+    output = json.loads((where / "output.json").read_text(encoding="utf-8"))
+    return DemoRun(where / "inventory.db", **output)
+
+
+@pytest.fixture
+def demo_db(demo_run: DemoRun, tmp_path: Path) -> Path:
+    """A file copy of the demo's database, for one test (it may write to it)."""
+    assert demo_run.returncode == 0, demo_run.stderr
+    assert "dépôts" in demo_run.stdout
+    target = tmp_path / "inventory.db"
+    copy_database(demo_run.path, target).close()
+    return target

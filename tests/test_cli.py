@@ -9,7 +9,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 import requests
 import sqlite_utils
 
@@ -29,16 +28,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory) -> Path:
-    db = tmp_path_factory.mktemp("demo") / "inventory.db"
-    result = run("demo", "--once", "--db", str(db))
-    assert result.returncode == 0, result.stderr
-    assert "dépôts" in result.stdout
-    return db
-
-
 def test_demo_once_crawls_every_repository_of_the_local_forge(demo_db):
+    # demo_db (tests/conftest.py): `codegouv demo --once` run once per test run, exit 0
     from localforge import Dataset
 
     dataset = Dataset.load()
@@ -173,3 +164,15 @@ def test_publiccode_command_reports_errors_with_key_paths():
     assert invalid["valid"] is False
     assert "maintenance.contacts[0].email" in {e["path"] for e in invalid["errors"]}
     assert run("publiccode", str(fixtures / "valid-0.4.yml")).returncode == 0
+
+
+def test_an_error_names_a_long_path_whole_on_one_line(tmp_path):
+    """stderr is not a terminal here: a path longer than 80 columns must not be cut in two."""
+    deep = tmp_path / ("a-directory-with-a-long-name-" * 3) / "and-another-level-below-it"
+    deep.mkdir(parents=True)
+    bogus = deep / "not-a-sill-export.json"
+    bogus.write_text('{"hello": "world"}', encoding="utf-8")
+    assert len(str(bogus)) > 120
+    result = run("sill", "--source", str(bogus), "--db", str(tmp_path / "inventory.db"))
+    assert result.returncode == 2
+    assert f"{bogus}: " in result.stderr

@@ -12,7 +12,7 @@ import pytest
 from crawler import db as store
 from crawler.forges.base import RetryPolicy
 from crawler.licences import normalise
-from crawler.models import Config, ForgeConfig, OwnerConfig
+from crawler.models import Config, ForgeConfig
 from crawler.pipeline import crawl
 from crawler.score import score
 from localforge import Dataset, LocalForge
@@ -22,25 +22,18 @@ QUICK = RetryPolicy(attempts=6, backoff=0.01, max_wait=5, timeout=10)
 TOKENS = {"GITHUB_TOKEN": "test-token", "GITLAB_TOKEN": "test-token"}
 
 
-def github_config(forge: LocalForge) -> Config:
-    owners = tuple(OwnerConfig("github.com", a.login) for a in forge.dataset.accounts("github.com"))
-    return Config(
-        "test", (ForgeConfig("github.com", "github", forge.api_url("github.com"), owners),)
-    )
-
-
 def instance_config(forge: LocalForge) -> Config:
     host = GITLAB_INSTANCE
     return Config("test", (ForgeConfig(host, "gitlab", forge.api_url(host)),))
 
 
 @pytest.fixture(scope="module")
-def crawled(localforge):
-    """The local forge's GitHub accounts and its whole GitLab instance, crawled once."""
-    db = store.open_db()
-    for config in (github_config(localforge), instance_config(localforge)):
-        report = crawl(config, db, environ=TOKENS, retry=QUICK)
-        assert report.accounts_failed == 0
+def crawled(localforge, github_crawl, github_then_instance_crawl):
+    """The local forge's GitHub accounts and its whole GitLab instance, crawled once per test run
+    into one database (tests/conftest.py)."""
+    for shared in (github_crawl, github_then_instance_crawl):
+        assert shared.report.accounts_failed == 0
+    db = github_then_instance_crawl.open()
     rows = {r["id"]: r for r in db.query("select * from repositories")}
     upstream = {
         f"{host}/{r.owner}/{r.name}".lower(): r

@@ -32,6 +32,14 @@ def github_config(forge: LocalForge, *logins: str) -> Config:
     return Config("test", (ForgeConfig("github.com", "github", api_url, owners),))
 
 
+@pytest.fixture(scope="session")
+def etalab_crawl(crawl_once):
+    """etalab alone, crawled once per test run (tests/conftest.py): read, never written."""
+    return crawl_once(
+        "crawl-github-etalab", lambda forge: [github_config(forge, "etalab")], retry=None
+    )
+
+
 @pytest.fixture()
 def fresh_forge():
     """A forge of our own, for tests that change its data."""
@@ -39,11 +47,10 @@ def fresh_forge():
         yield forge
 
 
-def test_owner_with_more_than_100_repositories_is_read_whole(localforge):
+def test_owner_with_more_than_100_repositories_is_read_whole(etalab_crawl):
     expected = {r["name"].lower() for r in sample_rows() if r["organization_name"] == "etalab"}
     assert len(expected) > 200
-    db = store.open_db()
-    report = crawl(github_config(localforge, "etalab"), db, environ=TOKEN)
+    db, report = etalab_crawl.open(), etalab_crawl.report
     names = {
         r["name"].lower()
         for r in db.query("select name from repositories where owner = 'github.com/etalab'")
@@ -57,10 +64,9 @@ def test_owner_with_more_than_100_repositories_is_read_whole(localforge):
     assert owner["crawl_status"] == "ok"
 
 
-def test_repository_values_match_the_forge(localforge):
+def test_repository_values_match_the_forge(etalab_crawl):
     rows = {r["name"]: r for r in sample_rows() if r["organization_name"] == "etalab"}
-    db = store.open_db()
-    crawl(github_config(localforge, "etalab"), db, environ=TOKEN)
+    db = etalab_crawl.open()
     for stored in db.query("select * from repositories where owner = 'github.com/etalab'"):
         source = rows[stored["name"]]
         assert stored["url"].endswith(f"/etalab/{source['name']}")
@@ -100,13 +106,13 @@ def test_user_account_is_crawled_like_an_organisation(localforge):
     assert names == expected and expected
 
 
-def test_small_accounts_are_batched_into_few_queries(localforge):
+def test_small_accounts_are_batched_into_few_queries(localforge, github_crawl):
+    # github_crawl (tests/conftest.py): every account crawled once per test run, on a forge of
+    # its own, with the requests that forge received
     accounts = [a.login for a in localforge.dataset.accounts("github.com")]
     expected = len(sample_rows())
-    before = localforge.requests("github.com")
-    db = store.open_db()
-    report = crawl(github_config(localforge, *accounts), db, environ=TOKEN)
-    sent = localforge.requests("github.com") - before
+    db, report = github_crawl.open(), github_crawl.report
+    sent = github_crawl.requests["github.com"]
     assert report.repositories_seen == expected
     assert db.table("repositories").count == expected
     assert report.requests == sent
@@ -208,9 +214,8 @@ def test_unsupported_forges_are_reported_and_skipped(localforge, tmp_path):
     assert report.accounts_failed == 0
 
 
-def test_full_text_search_ignores_accents_and_case(localforge):
-    db = store.open_db()
-    crawl(github_config(localforge, "etalab"), db, environ=TOKEN)
+def test_full_text_search_ignores_accents_and_case(etalab_crawl):
+    db = etalab_crawl.open()
     row = next(
         iter(
             db.query(
@@ -231,11 +236,11 @@ def test_full_text_search_ignores_accents_and_case(localforge):
     assert row["name"] in hits
 
 
-def test_a_second_crawl_with_nothing_changed_only_surveys(fresh_forge):
+def test_a_second_crawl_with_nothing_changed_only_surveys(fresh_forge, github_crawl):
     accounts = [a.login for a in fresh_forge.dataset.accounts("github.com")]
     config = github_config(fresh_forge, *accounts)
-    db = store.open_db()
-    first = crawl(config, db, environ=TOKEN)
+    # the first crawl of every account, done once per test run on the same data: a copy
+    db, first = github_crawl.open(), github_crawl.report
     rows_before = {r["id"]: r for r in db.query("select * from repositories")}
     sent_before = fresh_forge.requests("github.com")
     second = crawl(config, db, environ=TOKEN)
@@ -282,10 +287,8 @@ def test_a_query_github_times_out_on_is_asked_again_in_smaller_pages(fresh_forge
     assert report.requests >= 1 + -(-count // 40)
 
 
-def test_licences_are_current_spdx_ids_described_in_the_licences_table(localforge):
-    accounts = [a.login for a in localforge.dataset.accounts("github.com")]
-    db = store.open_db()
-    crawl(github_config(localforge, *accounts), db, environ=TOKEN)
+def test_licences_are_current_spdx_ids_described_in_the_licences_table(github_crawl):
+    db = github_crawl.open()
     used = {r["licence"] for r in db.query("select distinct licence from repositories")}
     assert "GPL-3.0-only" in used and "GPL-3.0" not in used  # GitHub's deprecated bare id
     described = {r["spdx_id"] for r in db.query("select spdx_id from licences")}
@@ -294,14 +297,12 @@ def test_licences_are_current_spdx_ids_described_in_the_licences_table(localforg
     assert mit["is_osi_approved"] == 1 and mit["family"] == "permissive"
 
 
-def test_licences_github_does_not_know_are_detected_from_their_files(localforge):
+def test_licences_github_does_not_know_are_detected_from_their_files(localforge, github_crawl):
     """GitHub says NOASSERTION ("Other") for CeCILL and Etalab: their files are read in
     batches and recognised, within the request budget."""
     accounts = [a.login for a in localforge.dataset.accounts("github.com")]
-    before = localforge.requests("github.com")
-    db = store.open_db()
-    report = crawl(github_config(localforge, *accounts), db, environ=TOKEN)
-    assert (localforge.requests("github.com") - before) / report.repositories_seen <= 0.02
+    db, report = github_crawl.open(), github_crawl.report
+    assert github_crawl.requests["github.com"] / report.repositories_seen <= 0.02
     others = [
         r
         for a in accounts

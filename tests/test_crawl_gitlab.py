@@ -91,14 +91,14 @@ def test_group_with_subgroups_is_read_whole_without_shared_projects(localforge):
     }
 
 
-def test_whole_instance_is_read_whole_with_its_namespaces(localforge):
+def test_whole_instance_is_read_whole_with_its_namespaces(localforge, gitlab_instance_crawl):
     expected = {
         f"{GITLAB_INSTANCE}/{r.owner}/{r.name}".lower()
         for r in public(localforge.dataset.all_repositories(GITLAB_INSTANCE))
     }
     assert len(expected) > 1000
-    db = store.open_db()
-    report = run(instance_config(localforge, GITLAB_INSTANCE), db)
+    # crawled once per test run, on a forge of its own (tests/conftest.py)
+    db, report = gitlab_instance_crawl.open(), gitlab_instance_crawl.report
     assert report.accounts_failed == 0
     ids = {r["id"] for r in db.query("select id from repositories")}
     assert ids == expected
@@ -151,10 +151,10 @@ def test_project_values_and_licences(localforge):
     assert {"CECILL-B", "etalab-2.0"} & seen or {"CECILL-C", "CECILL-2.1"} & seen
 
 
-def test_unchanged_recrawl_costs_listing_pages_only(fresh_forge):
+def test_unchanged_recrawl_costs_listing_pages_only(fresh_forge, gitlab_instance_crawl):
     config = instance_config(fresh_forge, GITLAB_INSTANCE)
-    db = store.open_db()
-    first = run(config, db)
+    # the first crawl, done once per test run on the same data (tests/conftest.py): a copy
+    db, first = gitlab_instance_crawl.open(), gitlab_instance_crawl.report
     count = first.repositories_seen
     before = fresh_forge.requests(GITLAB_INSTANCE)
     second = run(config, db)

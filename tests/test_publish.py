@@ -203,7 +203,7 @@ def test_publish_waits_for_no_one_while_a_crawl_holds_the_database(live, tmp_pat
     assert not (tmp_path / "public").exists()
 
 
-@pytest.mark.slow
+@pytest.mark.long
 def test_a_plain_install_runs_the_demo_and_publishes(tmp_path):
     """`pip install .` (not -e) into a fresh venv: site/ and config/ come as package data."""
     source = tmp_path / "src"

@@ -6,8 +6,6 @@ import pytest
 
 from crawler import db as store
 from crawler import sill_sync
-from crawler.models import Config, ForgeConfig, OwnerConfig
-from crawler.pipeline import crawl
 from sill.load import BUNDLED_V2_EXTRACT, SillFormatError
 
 
@@ -43,15 +41,9 @@ def test_a_file_that_is_not_a_sill_export_leaves_the_tables_untouched(tmp_path):
     assert list(db.query("select * from sill_software order by id")) == before
 
 
-def test_sill_entries_are_linked_to_the_repositories_that_build_them(localforge):
-    owners = tuple(
-        OwnerConfig("github.com", a.login) for a in localforge.dataset.accounts("github.com")
-    )
-    config = Config(
-        "test", (ForgeConfig("github.com", "github", localforge.api_url("github.com"), owners),)
-    )
-    db = store.open_db()
-    crawl(config, db, environ={"GITHUB_TOKEN": "t"})
+def test_sill_entries_are_linked_to_the_repositories_that_build_them(github_crawl):
+    # every GitHub account of the local forge, crawled once per test run (tests/conftest.py)
+    db = github_crawl.open()
     report = sill_sync.load_into(db, sill_sync.BUNDLED)
     assert report.links > 0
     links = list(db.query("select * from sill_repositories"))
