@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import heapq
+import importlib.util
 import json
 import logging
 import os
@@ -26,6 +27,7 @@ import time
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,7 +41,20 @@ from crawler.publish.site_data import ACTIVITY_LABELS, UNKNOWN, Row, safe_url
 log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[2]
-SITE_DIR = ROOT / "site"
+
+
+def _site_dir() -> Path:
+    """``site/`` of the checkout, else the copy installed as the ``codegouv_site`` package data
+    (``site`` itself cannot be a package name: it would shadow the standard library's)."""
+    if (ROOT / "site" / "templates").is_dir():
+        return ROOT / "site"
+    spec = importlib.util.find_spec("codegouv_site")
+    if spec is None or not spec.submodule_search_locations:
+        raise SiteError("gabarits du site introuvables (ni site/ ni le paquet codegouv_site)")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+SITE_DIR = _site_dir()
 TEMPLATES = SITE_DIR / "templates"
 STATIC = SITE_DIR / "static"
 DSFR_DIST = ROOT / "node_modules" / "@gouvfr" / "dsfr" / "dist"
@@ -49,6 +64,8 @@ RENDERER_VERSION = "1"
 #: Marianne faces shipped with the site: Regular and Bold only (preloaded); others synthesised.
 FONTS = ("Marianne-Regular.woff2", "Marianne-Bold.woff2")
 FEED_SIZE = 50
+#: Repository pages sent to a worker at a time.
+BATCH = 500
 MONTHS = (
     "janvier",
     "février",
@@ -106,6 +123,7 @@ def build(
     base_url: str = "",
     datasette_url: str = "/inventory",
     exports_url: str = "../data/",
+    workers: int = 2,
 ) -> SiteReport:
     """Render the whole site from the database at ``db_path`` into ``out``.
 
@@ -116,6 +134,7 @@ def build(
             (relative links everywhere else).
         datasette_url: where Datasette answers (absolute, or relative to the site root).
         exports_url: where the CSV/JSON exports are (absolute, or relative to the site root).
+        workers: processes rendering the repository pages (the bulk of the site).
 
     Raises:
         SiteError: the DSFR assets are missing or the search indexer failed.
@@ -126,9 +145,12 @@ def build(
     out.mkdir(parents=True, exist_ok=True)
     connection = data.connect(db_path)
     try:
-        renderer = _Renderer(out, previous, base_url, datasette_url, exports_url, report)
+        renderer = _Renderer(out, previous, base_url, datasette_url, exports_url, report, workers)
         with _stage(report, "pages"):
-            changed_indexed = renderer.render_all(connection)
+            try:
+                changed_indexed = renderer.render_all(connection)
+            finally:
+                renderer.finish()
         with _stage(report, "assets"):
             copy_assets(out)
         with _stage(report, "search"):
@@ -286,72 +308,37 @@ def fingerprint(params: Mapping[str, str]) -> str:
     return digest.hexdigest()
 
 
-class _Renderer:
-    def __init__(  # noqa: PLR0917 (one private caller, in order)
-        self,
-        out: Path,
-        previous: Path | None,
-        base_url: str,
-        datasette_url: str,
-        exports_url: str,
-        report: SiteReport,
-    ) -> None:
+class _Writer:
+    """Renders and writes pages: one per process (the build's, and each worker's)."""
+
+    def __init__(self, out: Path, datasette_url: str, exports_url: str, generated: str) -> None:
         self.out = out
-        self.previous = previous if previous and previous.is_dir() else None
-        self.base_url = base_url.rstrip("/") + "/" if base_url else ""
         self.datasette_url = datasette_url
         self.exports_url = exports_url
-        self.report = report
+        self.generated = generated
         self.env = environment()
         self.templates: dict[str, jinja2.Template] = {}
         self.chromes: dict[tuple[str, str], dict[str, Markup]] = {}
-        self.fingerprint = fingerprint(
-            {"base_url": base_url, "datasette_url": datasette_url, "exports_url": exports_url}
-        )
-        self.old: dict[str, str] = {}
-        if self.previous:
-            try:
-                manifest = json.loads((self.previous / MANIFEST).read_text(encoding="utf-8"))
-                if manifest.get("fingerprint") == self.fingerprint:
-                    self.old = dict(manifest.get("pages", {}))
-            except (OSError, ValueError):
-                log.info("site: no usable manifest in %s, every page is rendered", previous)
-        self.new: dict[str, str] = {}
-        self.paths: list[str] = []
-        self.generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-    # -- writing
+        self.folders: set[Path] = set()
 
     def template(self, name: str) -> jinja2.Template:
         if name not in self.templates:
             self.templates[name] = self.env.get_template(name)
         return self.templates[name]
 
-    def page(
-        self, path: str, template: str, context: Mapping[str, Any], key: object = None
-    ) -> bool:
-        """Write one page; with ``key`` (its input rows), reuse the previous build's page when
-        the key did not change. Returns whether the page was rendered anew."""
-        target = self.out / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if path.endswith(".html"):
-            self.paths.append(path)
-        self.report.pages += 1
-        if key is not None:
-            digest = hashlib.sha1(
-                json.dumps(key, sort_keys=True, default=str).encode(), usedforsecurity=False
-            ).hexdigest()
-            self.new[path] = digest
-            if self.previous and self.old.get(path) == digest and self._reuse(path, target):
-                self.report.reused += 1
-                return False
+    def folder(self, target: Path) -> None:
+        if target.parent not in self.folders:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self.folders.add(target.parent)
+
+    def write(self, path: str, template: str, context: Mapping[str, Any]) -> None:
         root = relative_root(path)
         text = self.template(template).render(
             **context, **self.common(root, path), chrome=self.chrome(root, path)
         )
+        target = self.out / path
+        self.folder(target)
         target.write_text(text, encoding="utf-8")
-        self.report.rendered += 1
-        return True
 
     def common(self, root: str, path: str) -> dict[str, str]:
         return {
@@ -374,11 +361,135 @@ class _Renderer:
             }
         return self.chromes[key]
 
-    def _reuse(self, path: str, target: Path) -> bool:
+
+_WORKER: _Writer | None = None
+
+
+def _start_worker(out: Path, datasette_url: str, exports_url: str, generated: str) -> None:
+    global _WORKER  # noqa: PLW0603 (one writer per worker process, made once)
+    _WORKER = _Writer(out, datasette_url, exports_url, generated)
+
+
+def _write_batch(batch: list[tuple[str, str, Row]]) -> int:
+    assert _WORKER is not None
+    for path, template, context in batch:
+        _WORKER.write(path, template, context)
+    return len(batch)
+
+
+class _Renderer:
+    def __init__(  # noqa: PLR0917 (one private caller, in order)
+        self,
+        out: Path,
+        previous: Path | None,
+        base_url: str,
+        datasette_url: str,
+        exports_url: str,
+        report: SiteReport,
+        workers: int = 1,
+    ) -> None:
+        self.out = out
+        self.previous = previous if previous and previous.is_dir() else None
+        self.base_url = base_url.rstrip("/") + "/" if base_url else ""
+        self.datasette_url = datasette_url
+        self.exports_url = exports_url
+        self.report = report
+        self.fingerprint = fingerprint(
+            {"base_url": base_url, "datasette_url": datasette_url, "exports_url": exports_url}
+        )
+        self.old: dict[str, str] = {}
+        if self.previous:
+            try:
+                manifest = json.loads((self.previous / MANIFEST).read_text(encoding="utf-8"))
+                if manifest.get("fingerprint") == self.fingerprint:
+                    self.old = dict(manifest.get("pages", {}))
+            except (OSError, ValueError):
+                log.info("site: no usable manifest in %s, every page is rendered", previous)
+        self.new: dict[str, str] = {}
+        self.paths: list[str] = []
+        self.generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self.writer = _Writer(out, datasette_url, exports_url, self.generated)
+        self.workers = workers
+        self.pool: ProcessPoolExecutor | None = None
+        self.batch: list[tuple[str, str, Row]] = []
+        self.pending: list[Future[int]] = []
+
+    # -- writing
+
+    def template(self, name: str) -> jinja2.Template:
+        return self.writer.template(name)
+
+    def page(
+        self,
+        path: str,
+        template: str,
+        context: Mapping[str, Any],
+        key: object = None,
+        *,
+        parallel: bool = False,
+    ) -> bool:
+        """Write one page; with ``key`` (its input rows), reuse the previous build's page when
+        the key did not change. With ``parallel``, the page is rendered by the worker pool.
+        Returns whether the page was rendered anew."""
+        if path.endswith(".html"):
+            self.paths.append(path)
+        self.report.pages += 1
+        if key is not None:
+            digest = hashlib.sha1(
+                json.dumps(key, sort_keys=True, default=str).encode(), usedforsecurity=False
+            ).hexdigest()
+            self.new[path] = digest
+            if self.previous and self.old.get(path) == digest and self._reuse(path):
+                self.report.reused += 1
+                return False
+        self.report.rendered += 1
+        if parallel and self.workers > 1:
+            self.batch.append((path, template, dict(context)))
+            if len(self.batch) >= BATCH:
+                self._submit()
+            return True
+        self.writer.write(path, template, context)
+        return True
+
+    def _submit(self) -> None:
+        if not self.batch:
+            return
+        if self.pool is None:
+            self.pool = ProcessPoolExecutor(
+                max_workers=self.workers,
+                initializer=_start_worker,
+                initargs=(self.out, self.datasette_url, self.exports_url, self.generated),
+            )
+        self.pending.append(self.pool.submit(_write_batch, self.batch))
+        self.batch = []
+        if len(self.pending) > 4 * self.workers:  # bound the rows held in flight
+            self.pending.pop(0).result()
+
+    def finish(self) -> None:
+        """Wait for the workers' pages (a worker's error is raised here)."""
+        self._submit()
+        try:
+            for future in self.pending:
+                future.result()
+        finally:
+            self.pending = []
+            if self.pool is not None:
+                self.pool.shutdown(cancel_futures=True)
+                self.pool = None
+
+    def common(self, root: str, path: str) -> dict[str, str]:
+        return self.writer.common(root, path)
+
+    def chrome(self, root: str, path: str) -> dict[str, Markup]:
+        return self.writer.chrome(root, path)
+
+    def _reuse(self, path: str) -> bool:
         assert self.previous is not None
         source = self.previous / path
         if not source.is_file():
             return False
+        target = self.out / path
+        self.writer.folder(target)
         target.unlink(missing_ok=True)
         try:
             os.link(source, target)
@@ -421,6 +532,7 @@ class _Renderer:
                 "repository.html",
                 {"r": repository},
                 key=repository,
+                parallel=True,
             )
             summary = _summary(repository)
             owner = owners.get(repository["owner"])
@@ -688,6 +800,7 @@ class _Renderer:
         text = self.template("404.html").render(
             **self.common(root, "404.html"), chrome=self.chrome(root, "404.html")
         )
+        self.writer.folder(self.out / "404.html")
         (self.out / "404.html").write_text(text, encoding="utf-8")
         self.report.pages += 1
         self.report.rendered += 1
