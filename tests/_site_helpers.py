@@ -79,6 +79,20 @@ def make_demo_db(workdir: Path) -> Path:
     return db_path
 
 
+_SHARED: dict[str, tuple[Path, Path, site.SiteReport]] = {}
+
+
+def shared_site(tmp_path_factory: object) -> tuple[Path, Path, site.SiteReport]:
+    """The demo database and its site, made once per test process and shared by the site test
+    modules (read-only: a test that changes the database works on a copy)."""
+    if "site" not in _SHARED:
+        work = tmp_path_factory.mktemp("site")  # type: ignore[attr-defined]
+        db_path = make_demo_db(work)
+        out = work / "site"
+        _SHARED["site"] = (db_path, out, build(db_path, out))
+    return _SHARED["site"]
+
+
 def hostile_repository_id(db_path: Path) -> str:
     db = store.open_db(db_path)
     try:

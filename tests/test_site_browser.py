@@ -34,10 +34,7 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    work = tmp_path_factory.mktemp("site-browser")
-    db_path = helpers.make_demo_db(work)
-    out = work / "site"
-    helpers.build(db_path, out)
+    db_path, out, _ = helpers.shared_site(tmp_path_factory)
     with helpers.serve(out) as url:
         yield db_path, out, url
 
