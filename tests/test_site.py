@@ -22,11 +22,7 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    work = tmp_path_factory.mktemp("site")
-    db_path = helpers.make_demo_db(work)
-    out = work / "site"
-    report = helpers.build(db_path, out)
-    return db_path, out, report
+    return helpers.shared_site(tmp_path_factory)
 
 
 class Links(HTMLParser):
@@ -288,3 +284,20 @@ def test_missing_database_is_one_clear_error(tmp_path):
 )
 def test_safe_url_keeps_only_http_links(url, expected):
     assert safe_url(url) == expected
+
+
+def test_a_build_given_its_own_folder_as_previous_renders_in_place(built, tmp_path):
+    db_path, _, _ = built
+    small = tmp_path / "small.db"
+    shutil.copyfile(db_path, small)
+    with sqlite3.connect(small) as connection:
+        connection.execute(
+            "delete from repositories where id not in "
+            "(select id from repositories order by id limit 30)"
+        )
+    out = tmp_path / "site"
+    site.build(small, out)
+    report = site.build(small, out, previous=out)
+    assert report.reused == 0 and report.repositories == 30
+    pages = list((out / "depots").glob("*~*.html"))
+    assert len(pages) == 30 and all(p.stat().st_size > 1000 for p in pages)

@@ -389,7 +389,10 @@ class _Renderer:
         workers: int = 1,
     ) -> None:
         self.out = out
-        self.previous = previous if previous and previous.is_dir() else None
+        # A previous build in the output folder itself cannot lend its pages (they would be
+        # unlinked before being linked back): everything is rendered in place then.
+        usable = previous and previous.is_dir() and previous.resolve() != out.resolve()
+        self.previous = previous if usable else None
         self.base_url = base_url.rstrip("/") + "/" if base_url else ""
         self.datasette_url = datasette_url
         self.exports_url = exports_url
