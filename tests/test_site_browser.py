@@ -57,14 +57,9 @@ def page(browser):
     context.close()
 
 
-def results(page, minimum: int = 1) -> list[str]:
-    """Wait for the search to settle, then the titles of the results shown."""
-    page.wait_for_function(
-        "n => document.querySelectorAll('#cg-results > li').length >= n"
-        " || /Aucun/.test(document.getElementById('cg-status').textContent)",
-        arg=minimum,
-    )
-    page.wait_for_function("!/en cours/.test(document.getElementById('cg-status').textContent)")
+def results(page) -> list[str]:
+    """Wait for the search under way to settle, then the titles of the results shown."""
+    page.wait_for_selector("#cg-results[data-state=done]", state="attached")
     return page.locator("#cg-results > li h3").all_inner_texts()
 
 

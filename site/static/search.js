@@ -94,6 +94,7 @@ async function showMore(current) {
 
 async function run() {
   const current = ++generation;
+  list.dataset.state = "loading";
   writeUrl();
   statusBox.textContent = "Recherche en cours…";
   const pf = await load();
@@ -112,6 +113,7 @@ async function run() {
   statusBox.textContent = n === 0 ? `Aucun ${noun} trouvé` : `${n} ${noun}${n > 1 ? "s" : ""} trouvé${n > 1 ? "s" : ""}`;
   csvButton.disabled = n === 0;
   await showMore(current);
+  if (current === generation) list.dataset.state = "done";
 }
 
 function csvCell(value) {
