@@ -6,7 +6,7 @@ STAMP := $(VENV)/.install.stamp
 DB ?= data/inventory.db
 PORT ?= 8001
 
-.PHONY: install demo test test-all lint crawl serve bench clean
+.PHONY: install demo test test-all lint crawl serve bench clean site-deps
 
 install: $(STAMP)
 
@@ -23,11 +23,11 @@ demo: install
 TEST_JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 4 ] && n=4; echo $$n)
 PYTEST_PARALLEL := $(BIN)/python -m pytest -q -n $(TEST_JOBS) --dist worksteal
 
-test: install
+test: install site-deps
 	$(PYTEST_PARALLEL)
 
 # Everything, the slow tests too (the ten random kill trials).
-test-all: install
+test-all: install site-deps
 	$(PYTEST_PARALLEL) -m ""
 
 lint: install
@@ -50,6 +50,17 @@ bench: install
 	$(BIN)/python -m pytest -q -m slow
 	$(BIN)/python bench/crawl_github.py
 	$(BIN)/python bench/crawl_gitlab.py
+
+# --- static site: DSFR and axe-core from npm (lock file), Debian's chromium for browser tests ---
+NODE_STAMP := node_modules/.install.stamp
+
+site-deps: $(NODE_STAMP)
+	test -x /usr/bin/chromium || { apt-get update && apt-get install -y chromium; } \
+		|| echo "chromium n'a pas pu être installé : les tests du navigateur seront ignorés"
+
+$(NODE_STAMP): package.json package-lock.json .dsfr.yml
+	DSFR_ACCEPT_LICENSE=1 npm ci --no-audit --no-fund
+	touch $(NODE_STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1099 @@
+"""The static site: every page rendered from the published database with jinja2, DSFR assets
+copied from npm's ``node_modules``, and the Pagefind search index built by its command-line
+indexer over the rendered repository and SILL pages.
+
+Layout of the site folder (all links relative, so any static server or sub-path serves it)::
+
+    index.html  depots/  organisations/  ministeres/  sill/  statistiques/  a-propos/
+    accessibilite/  mentions-legales/  flux/*.xml  sitemap.xml  404.html  assets/  pagefind/
+    manifest.json   hash of each page's input rows, so the next build reuses unchanged pages
+
+Pagefind's command-line indexer is used, not its Python API, which waits 0.1 s per record.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import heapq
+import importlib.util
+import json
+import logging
+import os
+import re
+import shutil
+import subprocess
+import time
+import unicodedata
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from crawler.publish import site_data as data
+from crawler.publish.site_data import ACTIVITY_LABELS, UNKNOWN, Row, safe_url
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _site_dir() -> Path:
+    """``site/`` of the checkout, else the copy installed as the ``codegouv_site`` package data
+    (``site`` itself cannot be a package name: it would shadow the standard library's)."""
+    if (ROOT / "site" / "templates").is_dir():
+        return ROOT / "site"
+    spec = importlib.util.find_spec("codegouv_site")
+    if spec is None or not spec.submodule_search_locations:
+        raise SiteError("gabarits du site introuvables (ni site/ ni le paquet codegouv_site)")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+SITE_DIR = _site_dir()
+TEMPLATES = SITE_DIR / "templates"
+STATIC = SITE_DIR / "static"
+DSFR_DIST = ROOT / "node_modules" / "@gouvfr" / "dsfr" / "dist"
+MANIFEST = "manifest.json"
+#: Bumped when the renderer changes in a way the templates' hash does not show.
+RENDERER_VERSION = "1"
+#: Marianne faces shipped with the site: Regular and Bold only (preloaded); others synthesised.
+FONTS = ("Marianne-Regular.woff2", "Marianne-Bold.woff2")
+FEED_SIZE = 50
+#: Repository pages sent to a worker at a time.
+BATCH = 500
+MONTHS = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
+ORG_FEED_SIZE = 20
+SIMILAR_SIZE = 6
+TOP = 15
+
+#: Quality gaps an organisation page reports, with how to fix each one.
+GAPS: tuple[tuple[str, str], ...] = (
+    ("licence", "Sans licence"),
+    ("licence_unknown", "Licence non reconnue"),
+    ("readme", "Sans README"),
+    ("description", "Sans description"),
+    ("contributing", "Sans guide de contribution (CONTRIBUTING)"),
+    ("publiccode", "Sans fichier publiccode.yml"),
+    ("publiccode_invalid", "Fichier publiccode.yml non valide"),
+)
+
+
+class SiteError(Exception):
+    """The site cannot be built (missing DSFR assets, Pagefind failure…)."""
+
+
+@dataclass
+class SiteReport:
+    """What a build did: pages written, pages reused from the previous build, durations."""
+
+    out: Path
+    pages: int = 0
+    rendered: int = 0
+    reused: int = 0
+    repositories: int = 0
+    organisations: int = 0
+    sill: int = 0
+    indexed: bool = False
+    durations: dict[str, float] = field(default_factory=dict)
+
+
+def build(
+    db_path: Path,
+    out: Path,
+    *,
+    previous: Path | None = None,
+    base_url: str = "",
+    datasette_url: str = "/inventory",
+    exports_url: str = "../data/",
+    workers: int = 2,
+) -> SiteReport:
+    """Render the whole site from the database at ``db_path`` into ``out``.
+
+    Args:
+        previous: the previous build's site folder; its pages whose input did not change are
+            reused (hard-linked) instead of rendered again.
+        base_url: absolute URL where the site is served, for the feeds and the sitemap
+            (relative links everywhere else).
+        datasette_url: where Datasette answers (absolute, or relative to the site root).
+        exports_url: where the CSV/JSON exports are (absolute, or relative to the site root).
+        workers: processes rendering the repository pages (the bulk of the site).
+
+    Raises:
+        SiteError: the DSFR assets are missing or the search indexer failed.
+    """
+    if not db_path.is_file():
+        raise SiteError(f"{db_path} n'existe pas : lancez d'abord `codegouv crawl`.")
+    report = SiteReport(out)
+    out.mkdir(parents=True, exist_ok=True)
+    connection = data.connect(db_path)
+    try:
+        renderer = _Renderer(out, previous, base_url, datasette_url, exports_url, report, workers)
+        with _stage(report, "pages"):
+            try:
+                changed_indexed = renderer.render_all(connection)
+            finally:
+                renderer.finish()
+        with _stage(report, "assets"):
+            copy_assets(out)
+        with _stage(report, "search"):
+            _index(out, previous, changed_indexed, report)
+        renderer.write_manifest()
+    finally:
+        connection.close()
+    log.info(
+        "site: %d pages (%d rendered, %d reused) in %s",
+        report.pages,
+        report.rendered,
+        report.reused,
+        out,
+    )
+    return report
+
+
+class _stage:
+    def __init__(self, report: SiteReport, name: str) -> None:
+        self.report, self.name = report, name
+
+    def __enter__(self) -> None:
+        self.started = time.monotonic()
+
+    def __exit__(self, *_: object) -> None:
+        self.report.durations[self.name] = round(time.monotonic() - self.started, 3)
+
+
+# --- names and paths ---------------------------------------------------------------------------
+
+
+def slug(value: str) -> str:
+    """A file name for an id: readable when the id is plain, with a short hash when anything
+    had to be replaced (so two ids never share a page, and a hostile name is inert)."""
+    plain = value.lower().replace("/", "~")
+    ascii_ = unicodedata.normalize("NFKD", plain).encode("ascii", "ignore").decode()
+    cleaned = re.sub(r"[^a-z0-9._~-]+", "-", ascii_).strip(".-~")[:100]
+    if cleaned == plain and cleaned:
+        return cleaned
+    digest = hashlib.sha1(value.encode(), usedforsecurity=False).hexdigest()[:8]
+    return f"{cleaned}-{digest}" if cleaned else digest
+
+
+def repository_path(repository_id: str) -> str:
+    return f"depots/{slug(repository_id)}.html"
+
+
+def owner_path(owner_id: str) -> str:
+    return f"organisations/{slug(owner_id)}.html"
+
+
+def ministry_path(name: str) -> str:
+    return f"ministeres/{slug(name)}.html"
+
+
+def sill_path(sill_id: int) -> str:
+    return f"sill/{int(sill_id)}.html"
+
+
+def relative_root(path: str) -> str:
+    return "../" * path.count("/")
+
+
+def _external(url: str, root: str) -> str:
+    """A configured URL as seen from a page: absolute ones as they are, others from the root."""
+    if re.match(r"^[a-z][a-z0-9+.-]*:", url, re.IGNORECASE) or url.startswith("/"):
+        return url
+    return root + url
+
+
+# --- formatting ---------------------------------------------------------------------------------
+
+
+def _date(value: object) -> str:
+    """An ISO 8601 date as French text (``3 mars 2024``); empty when unknown."""
+    if not isinstance(value, str) or len(value) < 10:
+        return ""
+    try:
+        day = dt.date.fromisoformat(value[:10])
+    except ValueError:
+        return ""
+    months = MONTHS
+    return f"{day.day} {months[day.month - 1]} {day.year}"
+
+
+def _number(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:,.1f}".replace(",", "\u202f").replace(".", ",")
+    if isinstance(value, int):
+        return f"{value:,}".replace(",", "\u202f")
+    return ""
+
+
+def _percent(part: int, whole: int) -> str:
+    if not whole:
+        return "–"
+    return f"{round(100 * part / whole)}\u00a0%"
+
+
+def _yes(value: object) -> str:
+    return "oui" if value else "non"
+
+
+def _bars(items: Iterable[tuple[str, int]]) -> list[Row]:
+    """Rows for a horizontal bar chart (label, value, width in % of the largest)."""
+    pairs = [(label, int(value)) for label, value in items]
+    top = max((value for _, value in pairs), default=0)
+    return [
+        {
+            "label": label,
+            "value": value,
+            "width": round(100 * value / top, 1) if top else 0,
+            "y": index * 28,
+        }
+        for index, (label, value) in enumerate(pairs)
+    ]
+
+
+# --- rendering ----------------------------------------------------------------------------------
+
+
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        date=_date, number=_number, safe_url=safe_url, yesno=_yes, slug=slug, bars=_bars
+    )
+    env.globals.update(
+        repository_path=repository_path,
+        owner_path=owner_path,
+        ministry_path=ministry_path,
+        sill_path=sill_path,
+        activity_labels=ACTIVITY_LABELS,
+        percent=_percent,
+    )
+    return env
+
+
+def fingerprint(params: Mapping[str, str]) -> str:
+    """Hash of everything besides the rows that shapes a page: templates, static files, the
+    renderer's version and the build's parameters."""
+    digest = hashlib.sha256(RENDERER_VERSION.encode())
+    digest.update(json.dumps(dict(params), sort_keys=True).encode())
+    for folder in (TEMPLATES, STATIC):
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                digest.update(path.relative_to(SITE_DIR).as_posix().encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+class _Writer:
+    """Renders and writes pages: one per process (the build's, and each worker's)."""
+
+    def __init__(self, out: Path, datasette_url: str, exports_url: str, generated: str) -> None:
+        self.out = out
+        self.datasette_url = datasette_url
+        self.exports_url = exports_url
+        self.generated = generated
+        self.env = environment()
+        self.templates: dict[str, jinja2.Template] = {}
+        self.chromes: dict[tuple[str, str], dict[str, Markup]] = {}
+        self.folders: set[Path] = set()
+
+    def template(self, name: str) -> jinja2.Template:
+        if name not in self.templates:
+            self.templates[name] = self.env.get_template(name)
+        return self.templates[name]
+
+    def folder(self, target: Path) -> None:
+        if target.parent not in self.folders:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self.folders.add(target.parent)
+
+    def write(self, path: str, template: str, context: Mapping[str, Any]) -> None:
+        root = relative_root(path)
+        text = self.template(template).render(
+            **context, **self.common(root, path), chrome=self.chrome(root, path)
+        )
+        target = self.out / path
+        self.folder(target)
+        target.write_text(text, encoding="utf-8")
+
+    def common(self, root: str, path: str) -> dict[str, str]:
+        return {
+            "root": root,
+            "path": path,
+            "datasette": _external(self.datasette_url, root),
+            "exports": _external(self.exports_url, root),
+            "generated": self.generated,
+        }
+
+    def chrome(self, root: str, path: str) -> dict[str, Markup]:
+        """Head links, header and footer, rendered once per depth and section: most of a
+        page's markup, so rendering it once makes 50,000 pages affordable."""
+        key = (root, path.split("/", maxsplit=1)[0])
+        if key not in self.chromes:
+            module = self.template("_chrome.html").make_module(self.common(root, path))
+            # The macros return Markup already (autoescaped by the template).
+            self.chromes[key] = {
+                part: getattr(module, part)() for part in ("head", "header", "footer")
+            }
+        return self.chromes[key]
+
+
+_WORKER: _Writer | None = None
+
+
+def _start_worker(out: Path, datasette_url: str, exports_url: str, generated: str) -> None:
+    global _WORKER  # noqa: PLW0603 (one writer per worker process, made once)
+    _WORKER = _Writer(out, datasette_url, exports_url, generated)
+
+
+def _write_batch(batch: list[tuple[str, str, Row]]) -> int:
+    assert _WORKER is not None
+    for path, template, context in batch:
+        _WORKER.write(path, template, context)
+    return len(batch)
+
+
+class _Renderer:
+    def __init__(  # noqa: PLR0917 (one private caller, in order)
+        self,
+        out: Path,
+        previous: Path | None,
+        base_url: str,
+        datasette_url: str,
+        exports_url: str,
+        report: SiteReport,
+        workers: int = 1,
+    ) -> None:
+        self.out = out
+        # A previous build in the output folder itself cannot lend its pages (they would be
+        # unlinked before being linked back): everything is rendered in place then.
+        usable = previous and previous.is_dir() and previous.resolve() != out.resolve()
+        self.previous = previous if usable else None
+        self.base_url = base_url.rstrip("/") + "/" if base_url else ""
+        self.datasette_url = datasette_url
+        self.exports_url = exports_url
+        self.report = report
+        self.fingerprint = fingerprint(
+            {"base_url": base_url, "datasette_url": datasette_url, "exports_url": exports_url}
+        )
+        self.old: dict[str, str] = {}
+        if self.previous:
+            try:
+                manifest = json.loads((self.previous / MANIFEST).read_text(encoding="utf-8"))
+                if manifest.get("fingerprint") == self.fingerprint:
+                    self.old = dict(manifest.get("pages", {}))
+            except (OSError, ValueError):
+                log.info("site: no usable manifest in %s, every page is rendered", previous)
+        self.new: dict[str, str] = {}
+        self.paths: list[str] = []
+        self.generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self.writer = _Writer(out, datasette_url, exports_url, self.generated)
+        self.workers = workers
+        self.pool: ProcessPoolExecutor | None = None
+        self.batch: list[tuple[str, str, Row]] = []
+        self.pending: list[Future[int]] = []
+
+    # -- writing
+
+    def template(self, name: str) -> jinja2.Template:
+        return self.writer.template(name)
+
+    def page(
+        self,
+        path: str,
+        template: str,
+        context: Mapping[str, Any],
+        key: object = None,
+        *,
+        parallel: bool = False,
+    ) -> bool:
+        """Write one page; with ``key`` (its input rows), reuse the previous build's page when
+        the key did not change. With ``parallel``, the page is rendered by the worker pool.
+        Returns whether the page was rendered anew."""
+        if path.endswith(".html"):
+            self.paths.append(path)
+        self.report.pages += 1
+        if key is not None:
+            digest = hashlib.sha1(
+                json.dumps(key, sort_keys=True, default=str).encode(), usedforsecurity=False
+            ).hexdigest()
+            self.new[path] = digest
+            if self.previous and self.old.get(path) == digest and self._reuse(path):
+                self.report.reused += 1
+                return False
+        self.report.rendered += 1
+        if parallel and self.workers > 1:
+            self.batch.append((path, template, dict(context)))
+            if len(self.batch) >= BATCH:
+                self._submit()
+            return True
+        self.writer.write(path, template, context)
+        return True
+
+    def _submit(self) -> None:
+        if not self.batch:
+            return
+        if self.pool is None:
+            self.pool = ProcessPoolExecutor(
+                max_workers=self.workers,
+                initializer=_start_worker,
+                initargs=(self.out, self.datasette_url, self.exports_url, self.generated),
+            )
+        self.pending.append(self.pool.submit(_write_batch, self.batch))
+        self.batch = []
+        if len(self.pending) > 4 * self.workers:  # bound the rows held in flight
+            self.pending.pop(0).result()
+
+    def finish(self) -> None:
+        """Wait for the workers' pages (a worker's error is raised here)."""
+        self._submit()
+        try:
+            for future in self.pending:
+                future.result()
+        finally:
+            self.pending = []
+            if self.pool is not None:
+                self.pool.shutdown(cancel_futures=True)
+                self.pool = None
+
+    def common(self, root: str, path: str) -> dict[str, str]:
+        return self.writer.common(root, path)
+
+    def chrome(self, root: str, path: str) -> dict[str, Markup]:
+        return self.writer.chrome(root, path)
+
+    def _reuse(self, path: str) -> bool:
+        assert self.previous is not None
+        source = self.previous / path
+        if not source.is_file():
+            return False
+        target = self.out / path
+        self.writer.folder(target)
+        target.unlink(missing_ok=True)
+        try:
+            os.link(source, target)
+        except OSError:
+            shutil.copyfile(source, target)
+        return True
+
+    def write_manifest(self) -> None:
+        manifest = {"fingerprint": self.fingerprint, "pages": self.new}
+        (self.out / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+
+    # -- the pages
+
+    def render_all(self, connection: Any) -> bool:
+        """Render every page; returns whether a page the search indexes changed."""
+        free = data.free_licences(connection)
+        owners = data.owners(connection)
+        forges = data.forges(connection)
+        software = data.sill_software(connection)
+        links = data.sill_links(connection)
+        names = {int(s["id"]): str(s["name"]) for s in software}
+        sill_of: dict[str, list[Row]] = {}
+        for sill_id, repository_ids in links.items():
+            for repository_id in repository_ids:
+                if sill_id in names:
+                    sill_of.setdefault(repository_id, []).append(
+                        {"id": sill_id, "name": names[sill_id]}
+                    )
+
+        stats = _Stats()
+        newest: list[tuple[str, str, Row]] = []
+        linked: dict[str, Row] = {}
+        wanted = {r for ids in links.values() for r in ids}
+        changed = False
+        for row in data.repositories(connection):
+            repository = _repository(row, free, sill_of.get(str(row["id"]), []))
+            stats.add(repository)
+            changed |= self.page(
+                repository_path(repository["id"]),
+                "repository.html",
+                {"r": repository},
+                key=repository,
+                parallel=True,
+            )
+            summary = _summary(repository)
+            owner = owners.get(repository["owner"])
+            if owner is not None:
+                owner.repositories.append(summary)
+            if repository["id"] in wanted:
+                linked[repository["id"]] = summary
+            entry = (str(row["first_seen_at"] or ""), repository["id"], summary)
+            if len(newest) < FEED_SIZE:
+                heapq.heappush(newest, entry)
+            else:
+                heapq.heappushpop(newest, entry)
+        self.report.repositories = stats.total
+
+        self._organisations(owners, forges)
+        changed |= self._sill(software, links, linked, connection)
+        self._home_and_search(stats, owners, forges, software)
+        self._statistics(stats, data.daily_stats(connection))
+        self._feeds(sorted(newest, reverse=True), owners, software)
+        for path, template in (
+            ("a-propos/index.html", "about.html"),
+            ("accessibilite/index.html", "accessibility.html"),
+            ("mentions-legales/index.html", "legal.html"),
+        ):
+            self.page(path, template, {})
+        self._not_found()
+        self._sitemap()
+        return changed
+
+    def _organisations(self, owners: dict[str, data.Owner], forges: list[Row]) -> None:
+        ministries: dict[str, list[Row]] = {}
+        listing: list[Row] = []
+        for owner_id, owner in owners.items():
+            row = owner.row
+            repositories = sorted(owner.repositories, key=lambda r: (-r["score"], r["name"]))
+            figures = _figures(repositories)
+            view = {
+                "id": owner_id,
+                "login": str(row.get("login") or ""),
+                "name": str(row.get("name") or row.get("login") or owner_id),
+                "description": row.get("description") or "",
+                "website": safe_url(row.get("website")),
+                "website_text": row.get("website") or "",
+                "forge": row.get("forge") or "",
+                "kind": row.get("kind") or "",
+                "ministry": row.get("ministry") or "",
+                "floss_policy": safe_url(row.get("floss_policy")),
+                "last_seen_at": row.get("last_seen_at") or "",
+                "crawl_status": row.get("crawl_status") or "",
+            }
+            report = _quality(repositories)
+            self.page(
+                owner_path(owner_id),
+                "organisation.html",
+                {"o": view, "repositories": repositories, "figures": figures, "gaps": report},
+                key=[view, repositories],
+            )
+            listing.append({**view, **figures})
+            if view["ministry"]:
+                ministries.setdefault(view["ministry"], []).append({**view, **figures})
+        self.report.organisations = len(listing)
+        self.page("organisations/index.html", "organisations.html", {"owners": listing})
+        ministry_views = []
+        for name, members in sorted(ministries.items()):
+            figures = _add_figures(members)
+            ministry_views.append({"name": name, "owners": len(members), **figures})
+            self.page(
+                ministry_path(name),
+                "ministry.html",
+                {"name": name, "owners": members, "figures": figures},
+                key=[name, members],
+            )
+        self.page("ministeres/index.html", "ministries.html", {"ministries": ministry_views})
+
+    def _sill(
+        self,
+        software: list[Row],
+        links: dict[int, list[str]],
+        linked: dict[str, Row],
+        connection: Any,
+    ) -> bool:
+        instances = data.sill_children(connection, "sill_instances")
+        similar_declared = data.sill_children(connection, "sill_similar_software")
+        views = [_software(s) for s in software]
+        by_id = {v["id"]: v for v in views}
+        changed = False
+        for view in views:
+            repositories = [linked[r] for r in links.get(view["id"], []) if r in linked]
+            view["repositories_count"] = len(repositories)
+            context = {
+                "s": view,
+                "repositories": repositories,
+                "instances": [
+                    {
+                        "url": safe_url(i.get("url")),
+                        "text": i.get("url") or "",
+                        "organisation": i.get("organisation") or "",
+                        "audience": i.get("target_audience") or "",
+                    }
+                    for i in instances.get(view["id"], [])
+                ],
+                "similar": _similar(view, views),
+                "declared": [
+                    {
+                        "name": str(d.get("name") or ""),
+                        "sill": by_id.get(d["sill_id"]) if d.get("sill_id") else None,
+                    }
+                    for d in similar_declared.get(view["id"], [])
+                ],
+            }
+            changed |= self.page(sill_path(view["id"]), "software.html", context, key=context)
+        self.report.sill = len(views)
+        options = {
+            "categorie": sorted({c for v in views for c in v["categories"]}),
+            "licence": sorted({v["licence"] for v in views if v["licence"]}),
+        }
+        self.page("sill/index.html", "sill_search.html", {"options": options})
+        return changed
+
+    def _home_and_search(
+        self,
+        stats: _Stats,
+        owners: dict[str, data.Owner],
+        forges: list[Row],
+        software: list[Row],
+    ) -> None:
+        counts = Counter(r["forge"] for o in owners.values() for r in o.repositories)
+        forge_views = [
+            {
+                "host": f["host"],
+                "kind": f.get("kind") or "",
+                "status": f.get("status") or "",
+                "last_crawled_at": f.get("last_crawled_at") or "",
+                "repositories": counts.get(f["host"], 0),
+            }
+            for f in forges
+        ]
+        recommended = sum(1 for s in software if not s.get("is_dereferenced"))
+        figures = {
+            "repositories": stats.total,
+            "organisations": sum(1 for o in owners.values() if o.repositories),
+            "free": stats.free,
+            "active": stats.activity.get("active", 0),
+            "sill": recommended,
+        }
+        self.page("index.html", "home.html", {"figures": figures, "forges": forge_views})
+        owner_options = sorted(
+            (
+                (oid, str(o.row.get("name") or o.row.get("login") or oid))
+                for oid, o in owners.items()
+                if o.repositories
+            ),
+            key=lambda pair: pair[1].lower(),
+        )
+        options = {
+            "licence": sorted(stats.licences),
+            "langage": sorted(stats.languages, key=str.lower),
+            "forge": sorted(stats.forges),
+            "organisation": [{"value": label, "label": label} for _, label in owner_options],
+            "ministere": sorted(stats.ministries),
+            "activite": [v for v in ACTIVITY_LABELS.values() if v in stats.activity_labels]
+            + ([UNKNOWN] if UNKNOWN in stats.activity_labels else []),
+        }
+        self.page("depots/index.html", "search.html", {"options": options})
+
+    def _statistics(self, stats: _Stats, daily: list[Row]) -> None:
+        charts = [
+            {
+                "id": "licences",
+                "title": "Licences les plus fréquentes",
+                "unit": "dépôts",
+                "rows": _bars(stats.licence_counts.most_common(TOP)),
+            },
+            {
+                "id": "langages",
+                "title": "Langages les plus fréquents",
+                "unit": "dépôts",
+                "rows": _bars(stats.language_counts.most_common(TOP)),
+            },
+            {
+                "id": "activite",
+                "title": "Activité des dépôts",
+                "unit": "dépôts",
+                "rows": _bars(
+                    (label, stats.activity.get(key, 0)) for key, label in ACTIVITY_LABELS.items()
+                ),
+            },
+            {
+                "id": "creations",
+                "title": "Dépôts créés par année",
+                "unit": "dépôts",
+                "rows": _bars(sorted(stats.years.items())),
+            },
+        ]
+        if daily:
+            charts.append(
+                {
+                    "id": "tendance",
+                    "title": "Nombre de dépôts recensés, par jour de publication",
+                    "unit": "dépôts",
+                    "rows": _bars(
+                        (str(d["date"]), int(d["repositories"] or 0)) for d in daily[-30:]
+                    ),
+                }
+            )
+        self.page("statistiques/index.html", "statistics.html", {"charts": charts})
+
+    def _feeds(
+        self, newest: list[tuple[str, str, Row]], owners: dict[str, data.Owner], software: list[Row]
+    ) -> None:
+        entries = [summary for _, _, summary in newest]
+        self.page(
+            "flux/depots.xml",
+            "feed.xml",
+            {
+                "title": "Nouveaux dépôts publics",
+                "feed_id": "depots",
+                "entries": [_entry(s) for s in entries],
+                "base": self.base_url,
+            },
+        )
+        for owner_id, owner in owners.items():
+            latest = sorted(owner.repositories, key=lambda r: r["first_seen_at"], reverse=True)
+            name = str(owner.row.get("name") or owner.row.get("login") or owner_id)
+            feed_entries = [_entry(s) for s in latest[:ORG_FEED_SIZE]]
+            self.page(
+                f"flux/organisations/{slug(owner_id)}.xml",
+                "feed.xml",
+                {
+                    "title": f"Nouveaux dépôts : {name}",
+                    "feed_id": f"organisations/{slug(owner_id)}",
+                    "entries": feed_entries,
+                    "base": self.base_url,
+                },
+                key=[name, feed_entries, self.base_url],
+            )
+        recent = sorted(
+            software,
+            key=lambda s: str(s.get("referenced_since") or s.get("first_seen_at") or ""),
+            reverse=True,
+        )[:FEED_SIZE]
+        self.page(
+            "flux/sill.xml",
+            "feed.xml",
+            {
+                "title": "Nouveaux logiciels du SILL",
+                "feed_id": "sill",
+                "entries": [
+                    {
+                        "id": f"sill/{int(s['id'])}",
+                        "title": str(s.get("name") or ""),
+                        "summary": str(s.get("description") or ""),
+                        "path": sill_path(int(s["id"])),
+                        "updated": str(s.get("referenced_since") or s.get("first_seen_at") or ""),
+                    }
+                    for s in recent
+                ],
+                "base": self.base_url,
+            },
+        )
+
+    def _not_found(self) -> None:
+        # Served for any missing path, at any depth: its links cannot be relative.
+        root = self.base_url or "/"
+        text = self.template("404.html").render(
+            **self.common(root, "404.html"), chrome=self.chrome(root, "404.html")
+        )
+        self.writer.folder(self.out / "404.html")
+        (self.out / "404.html").write_text(text, encoding="utf-8")
+        self.report.pages += 1
+        self.report.rendered += 1
+
+    def _sitemap(self) -> None:
+        self.page(
+            "sitemap.xml",
+            "sitemap.xml",
+            {"paths": [p.removesuffix("index.html") for p in self.paths], "base": self.base_url},
+        )
+
+
+class _Stats:
+    """Figures gathered while the repositories stream by."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.free = 0
+        self.activity: Counter[str] = Counter()
+        self.activity_labels: set[str] = set()
+        self.licence_counts: Counter[str] = Counter()
+        self.language_counts: Counter[str] = Counter()
+        self.years: Counter[str] = Counter()
+        self.licences: set[str] = set()
+        self.languages: set[str] = set()
+        self.forges: set[str] = set()
+        self.ministries: set[str] = set()
+
+    def add(self, r: Row) -> None:
+        self.total += 1
+        self.free += int(r["licence_free"])
+        self.activity[r["activity"] or ""] += 1
+        self.activity_labels.add(r["activity_label"])
+        self.licence_counts[r["licence_label"]] += 1
+        self.language_counts[r["language"] or UNKNOWN] += 1
+        if r["created_at"][:4].isdigit():
+            self.years[r["created_at"][:4]] += 1
+        self.licences.add(r["licence_label"])
+        self.languages.add(r["language"] or UNKNOWN)
+        self.forges.add(r["forge"])
+        if r["ministry"]:
+            self.ministries.add(r["ministry"])
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def _repository(row: Row, free: frozenset[str], sill: list[Row]) -> Row:
+    """The view of one repository: every value the templates and the search record use."""
+    licence = _text(row.get("licence"))
+    activity = _text(row.get("activity"))
+    last = max((_text(row.get(k)) for k in ("last_commit_at", "pushed_at")), default="")
+    details = data.json_details(row.get("score_details"))
+    return {
+        "id": _text(row["id"]),
+        "name": _text(row.get("name")),
+        "url": safe_url(row.get("url")),
+        "url_text": _text(row.get("url")),
+        "forge": _text(row.get("forge")),
+        "owner": _text(row.get("owner")),
+        "owner_name": _text(row.get("owner_name")),
+        "description": _text(row.get("description")).strip(),
+        "homepage": safe_url(row.get("homepage")),
+        "homepage_text": _text(row.get("homepage")),
+        "language": _text(row.get("language")),
+        "topics": data.json_list(row.get("topics")),
+        "licence": licence,
+        "licence_label": licence or UNKNOWN,
+        "licence_free": data.is_free(licence, free),
+        "activity": activity,
+        "activity_label": ACTIVITY_LABELS.get(activity, UNKNOWN),
+        "last_activity": last,
+        "created_at": _text(row.get("created_at")),
+        "first_seen_at": _text(row.get("first_seen_at")),
+        "stars": int(row.get("stars") or 0),
+        "forks": int(row.get("forks") or 0),
+        "open_issues": int(row.get("open_issues") or 0),
+        "score": int(row.get("score") or 0),
+        "score_details": details,
+        "score_text": ", ".join(f"{d['label']} ({d['points']:+d})" for d in details),
+        "is_fork": bool(row.get("is_fork")),
+        "is_archived": bool(row.get("is_archived")),
+        "is_template": bool(row.get("is_template")),
+        "has_readme": row.get("has_readme"),
+        "has_licence_file": row.get("has_licence_file"),
+        "has_contributing": row.get("has_contributing"),
+        "has_changelog": row.get("has_changelog"),
+        "has_publiccode": row.get("has_publiccode"),
+        "publiccode_valid": row.get("publiccode_valid"),
+        "ministry": _text(row.get("ministry")),
+        "default_branch": _text(row.get("default_branch")),
+        "sill": sill,
+    }
+
+
+def _summary(r: Row) -> Row:
+    """What lists (organisation, SILL, feeds) show of a repository."""
+    keys = (
+        "id",
+        "name",
+        "description",
+        "licence",
+        "licence_label",
+        "licence_free",
+        "language",
+        "activity",
+        "activity_label",
+        "last_activity",
+        "stars",
+        "score",
+        "forge",
+        "owner_name",
+        "first_seen_at",
+        "created_at",
+        "is_fork",
+        "is_archived",
+        "has_readme",
+        "has_contributing",
+        "has_publiccode",
+        "publiccode_valid",
+    )
+    return {k: r[k] for k in keys}
+
+
+def _figures(repositories: list[Row]) -> Row:
+    return {
+        "repositories": len(repositories),
+        "free": sum(1 for r in repositories if r["licence_free"]),
+        "active": sum(1 for r in repositories if r["activity"] == "active"),
+        "stars": sum(r["stars"] for r in repositories),
+    }
+
+
+def _add_figures(members: list[Row]) -> Row:
+    return {k: sum(m[k] for m in members) for k in ("repositories", "free", "active", "stars")}
+
+
+def _quality(repositories: list[Row]) -> list[Row]:
+    """Each gap, with the repositories that have it (archived ones and forks left out: they are
+    not candidates for reuse). An unknown flag (not checked yet) is not a gap."""
+    considered = [r for r in repositories if not r["is_archived"] and not r["is_fork"]]
+    tests: dict[str, Callable[[Row], bool]] = {
+        "licence": lambda r: r["licence"] in ("", "NONE"),
+        "licence_unknown": lambda r: r["licence"] == "NOASSERTION",
+        "readme": lambda r: r["has_readme"] == 0,
+        "description": lambda r: not r["description"],
+        "contributing": lambda r: r["has_contributing"] == 0,
+        "publiccode": lambda r: r["has_publiccode"] == 0,
+        "publiccode_invalid": lambda r: bool(r["has_publiccode"]) and r["publiccode_valid"] == 0,
+    }
+    return [
+        {
+            "key": key,
+            "title": title,
+            "considered": len(considered),
+            "repositories": [r for r in considered if tests[key](r)],
+        }
+        for key, title in GAPS
+    ]
+
+
+def _software(row: Row) -> Row:
+    wikidata = _text(row.get("wikidata_id"))
+    comptoir = row.get("comptoir_du_libre_id")
+    return {
+        "id": int(row["id"]),
+        "name": _text(row.get("name")),
+        "description": _text(row.get("description")),
+        "licence": _text(row.get("licence")),
+        "licence_raw": _text(row.get("licence_raw")),
+        "version_min": _text(row.get("version_min")),
+        "categories": data.json_list(row.get("categories")),
+        "keywords": data.json_list(row.get("keywords")),
+        "users_count": int(row.get("users_count") or 0),
+        "referents_count": int(row.get("referents_count") or 0),
+        "instances_count": int(row.get("instances_count") or 0),
+        "public_sector": bool(row.get("is_from_french_public_service")),
+        "recommended": not row.get("is_dereferenced"),
+        "referenced_since": _text(row.get("referenced_since")),
+        "website": safe_url(row.get("website")),
+        "repository_url": safe_url(row.get("repository_url")),
+        "wikidata": (
+            f"https://www.wikidata.org/wiki/{wikidata}"
+            if re.fullmatch(r"Q[0-9]+", wikidata)
+            else None
+        ),
+        "wikidata_id": wikidata,
+        "comptoir": (
+            f"https://comptoir-du-libre.org/fr/softwares/{int(comptoir)}"
+            if isinstance(comptoir, int)
+            else None
+        ),
+    }
+
+
+def _similar(view: Row, views: list[Row]) -> list[Row]:
+    """Other SILL software sharing categories or keywords, most shared first."""
+    mine = set(view["categories"]) | {k.lower() for k in view["keywords"]}
+    if not mine:
+        return []
+    scored = []
+    for other in views:
+        if other["id"] == view["id"]:
+            continue
+        theirs = set(other["categories"]) | {k.lower() for k in other["keywords"]}
+        shared = len(mine & theirs)
+        if shared:
+            scored.append((-shared, other["name"].lower(), other["id"], other["name"]))
+    return [{"id": i, "name": name} for _, _, i, name in sorted(scored)[:SIMILAR_SIZE]]
+
+
+def _entry(summary: Row) -> Row:
+    title = f"{summary['owner_name']} / {summary['name']}" if summary["owner_name"] else ""
+    return {
+        "id": f"depots/{summary['id']}",
+        "title": title or summary["name"],
+        "summary": summary["description"],
+        "path": repository_path(summary["id"]),
+        "updated": summary["first_seen_at"] or summary["created_at"],
+    }
+
+
+# --- assets and search index ---------------------------------------------------------------------
+
+
+def copy_assets(out: Path, dist: Path = DSFR_DIST) -> None:
+    """Copy what the pages use of the DSFR (its CSS trimmed of the fonts not shipped, the icons
+    it references, Marianne Regular and Bold, its JS module) and our own static files."""
+    if not (dist / "dsfr.min.css").is_file():
+        raise SiteError(
+            f"DSFR introuvable dans {dist} : lancez `make site-deps` (npm ci) à la racine du "
+            "projet."
+        )
+    target = out / "assets" / "dsfr"
+    target.mkdir(parents=True, exist_ok=True)
+    css = (dist / "dsfr.min.css").read_text(encoding="utf-8")
+
+    def keep_font(match: re.Match[str]) -> str:
+        block = match.group(0)
+        for font in FONTS:
+            if font in block:
+                return re.sub(r",url\([^)]*\.woff\) format\(\"woff\"\)", "", block)
+        return ""
+
+    css = re.sub(r"@font-face\{[^}]*\}", keep_font, css)
+    css = re.sub(r"/\*# sourceMappingURL=[^*]*\*/", "", css)
+    (target / "dsfr.min.css").write_text(css, encoding="utf-8")
+    for reference in sorted(set(re.findall(r"url\(([^)\"']+)\)", css))):
+        if reference.startswith("data:"):
+            continue
+        source = dist / reference
+        if source.is_file():
+            (target / reference).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target / reference)
+    module = (dist / "dsfr.module.min.js").read_text(encoding="utf-8")
+    module = re.sub(r"//# sourceMappingURL=\S+", "", module)
+    (target / "dsfr.module.min.js").write_text(module, encoding="utf-8")
+    (target / "favicon").mkdir(exist_ok=True)
+    shutil.copyfile(dist / "favicon" / "favicon.svg", target / "favicon" / "favicon.svg")
+    shutil.copyfile(dist / "favicon" / "favicon.ico", out / "favicon.ico")
+    for static in STATIC.iterdir():
+        if static.is_file():
+            shutil.copyfile(static, out / "assets" / static.name)
+
+
+def _index(out: Path, previous: Path | None, changed: bool, report: SiteReport) -> None:
+    """Build the Pagefind index over the repository and SILL pages (its command-line indexer;
+    reused from the previous build when no indexed page changed)."""
+    bundle = out / "pagefind"
+    old = previous / "pagefind" if previous else None
+    if not changed and old is not None and old.is_dir():
+        shutil.rmtree(bundle, ignore_errors=True)
+        shutil.copytree(old, bundle, copy_function=os.link)
+        report.indexed = False
+        return
+    import pagefind_bin  # type: ignore[import-untyped]
+
+    command = [
+        str(pagefind_bin.get_executable()),
+        "--site",
+        str(out),
+        "--glob",
+        "{depots,sill}/*.html",
+        "--force-language",
+        "fr",
+        "--quiet",
+    ]
+    log.info("site: %s", " ".join(command))
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise SiteError(f"l'indexation Pagefind a échoué : {result.stderr.strip()[-500:]}")
+    report.indexed = True
