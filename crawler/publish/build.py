@@ -6,7 +6,8 @@ Layout of the published folder ``DIR`` (``public/`` by default)::
     DIR/datasette/          Datasette configuration (metadata.json)
     DIR/data/               open-data exports: CSV, JSON, Table Schemas, datapackage.json
     DIR/build.json          when, from which crawl run, counts, durations, versions
-    DIR/site/               reserved for the static site
+    DIR/site/               the static site (crawler.publish.site), rebuilt from the copy;
+                            pages whose rows did not change are linked from the previous build
 
 How the swap works, and why: ``DIR`` is a symbolic link to a build folder beside it
 (``.DIR.build-<timestamp>``). A new publication is written into a fresh build folder; only
@@ -39,7 +40,7 @@ from typing import Any
 import sqlite_utils
 
 from crawler import db as store
-from crawler.publish import datasette, exports, tableschema
+from crawler.publish import datasette, exports, site, tableschema
 
 log = logging.getLogger(__name__)
 
@@ -109,12 +110,17 @@ def build(db_path: Path, out_dir: Path, now: dt.datetime | None = None) -> Publi
         )
         stage("datasette", lambda: datasette.write(build_dir, build_dir / DATABASE_NAME))
         stage("exports", lambda: _export(build_dir, started))
-        _write_json(
-            build_dir / "build.json",
-            _build_info(started, run_id, crawl_run, counts, durations),
-        )
+        site_state = stage("site", lambda: _site(build_dir, out_dir))
+        info = _build_info(started, run_id, crawl_run, counts, durations)
+        _write_json(build_dir / "build.json", {**info, "site": site_state})
         previous = _swap(build_dir, out_dir, started)
-    except (OSError, sqlite3.Error, sqlite_utils.db.NotFoundError, ValueError) as error:
+    except (
+        OSError,
+        sqlite3.Error,
+        sqlite_utils.db.NotFoundError,
+        ValueError,
+        site.SiteError,
+    ) as error:
         shutil.rmtree(build_dir, ignore_errors=True)
         message = f"publication dans {out_dir} impossible : {error}"
         store.finish_publish(
@@ -200,6 +206,29 @@ def _versions() -> dict[str, str]:
         except importlib_metadata.PackageNotFoundError:
             versions[package] = "inconnue"
     return versions
+
+
+def _site(build_dir: Path, out_dir: Path) -> dict[str, Any]:
+    """Render the static site from the published copy, reusing the current publication's pages
+    whose rows did not change. Without the DSFR (npm, ``make site-deps``) the data is still
+    published and the site is said to be missing, rather than the whole publication failing."""
+    current = out_dir / "site"
+    try:
+        report = site.build(
+            build_dir / DATABASE_NAME,
+            build_dir / "site",
+            previous=current.resolve() if current.is_dir() else None,
+        )
+    except site.DsfrMissing as error:
+        log.warning("publish: static site skipped: %s", error)
+        shutil.rmtree(build_dir / "site", ignore_errors=True)
+        return {"built": False, "reason": str(error)}
+    return {
+        "built": True,
+        "pages": report.pages,
+        "rendered": report.rendered,
+        "reused": report.reused,
+    }
 
 
 def _write_json(path: Path, document: Any) -> None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import heapq
-import importlib.util
 import json
 import logging
 import os
@@ -37,27 +36,29 @@ from markupsafe import Markup
 
 from crawler.publish import site_data as data
 from crawler.publish.site_data import ACTIVITY_LABELS, UNKNOWN, Row, safe_url
+from crawler.resources import site_dir
 
 log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _site_dir() -> Path:
-    """``site/`` of the checkout, else the copy installed as the ``codegouv_site`` package data
-    (``site`` itself cannot be a package name: it would shadow the standard library's)."""
-    if (ROOT / "site" / "templates").is_dir():
-        return ROOT / "site"
-    spec = importlib.util.find_spec("codegouv_site")
-    if spec is None or not spec.submodule_search_locations:
-        raise SiteError("gabarits du site introuvables (ni site/ ni le paquet codegouv_site)")
-    return Path(next(iter(spec.submodule_search_locations)))
-
-
-SITE_DIR = _site_dir()
+SITE_DIR = site_dir()
 TEMPLATES = SITE_DIR / "templates"
 STATIC = SITE_DIR / "static"
-DSFR_DIST = ROOT / "node_modules" / "@gouvfr" / "dsfr" / "dist"
+#: Where npm installs the DSFR (``make site-deps``); ``CODEGOUV_NODE_MODULES`` names another
+#: ``node_modules`` (an installed product has none beside its code).
+NODE_MODULES_VARIABLE = "CODEGOUV_NODE_MODULES"
+
+
+def dsfr_dist() -> Path:
+    """The DSFR's ``dist`` folder: from ``$CODEGOUV_NODE_MODULES``, the checkout, or the current
+    directory, the first that holds it (the checkout's when none does, for the error)."""
+    candidates = [ROOT / "node_modules", Path.cwd() / "node_modules"]
+    if os.environ.get(NODE_MODULES_VARIABLE):
+        candidates.insert(0, Path(os.environ[NODE_MODULES_VARIABLE]))
+    dists = [folder / "@gouvfr" / "dsfr" / "dist" for folder in candidates]
+    return next((d for d in dists if (d / "dsfr.min.css").is_file()), dists[0])
+
+
 MANIFEST = "manifest.json"
 #: Bumped when the renderer changes in a way the templates' hash does not show.
 RENDERER_VERSION = "1"
@@ -98,6 +99,10 @@ GAPS: tuple[tuple[str, str], ...] = (
 
 class SiteError(Exception):
     """The site cannot be built (missing DSFR assets, Pagefind failure…)."""
+
+
+class DsfrMissing(SiteError):
+    """The DSFR is not installed (npm): the site cannot be themed."""
 
 
 @dataclass
@@ -1030,11 +1035,12 @@ def _entry(summary: Row) -> Row:
 # --- assets and search index ---------------------------------------------------------------------
 
 
-def copy_assets(out: Path, dist: Path = DSFR_DIST) -> None:
+def copy_assets(out: Path, dist: Path | None = None) -> None:
     """Copy what the pages use of the DSFR (its CSS trimmed of the fonts not shipped, the icons
     it references, Marianne Regular and Bold, its JS module) and our own static files."""
+    dist = dist or dsfr_dist()
     if not (dist / "dsfr.min.css").is_file():
-        raise SiteError(
+        raise DsfrMissing(
             f"DSFR introuvable dans {dist} : lancez `make site-deps` (npm ci) à la racine du "
             "projet."
         )
@@ -1080,7 +1086,7 @@ def _index(out: Path, previous: Path | None, changed: bool, report: SiteReport) 
         shutil.copytree(old, bundle, copy_function=os.link)
         report.indexed = False
         return
-    import pagefind_bin  # type: ignore[import-untyped]
+    import pagefind_bin
 
     command = [
         str(pagefind_bin.get_executable()),
