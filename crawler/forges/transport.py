@@ -1,0 +1,182 @@
+"""Every answer bounded, for both forges: one ``requests`` adapter under PyGithub and
+python-gitlab.
+
+A forge that trickles its answer, sends gigabytes, or cuts the connection in the middle of a
+body must cost one request a bounded time and memory, never hang or exhaust the crawl. The
+clients read bodies whole (``Response.content``) after the adapter returns, so the adapter reads
+each body itself, in pieces, against a wall-clock deadline and a byte cap, and hands the client
+a response whose content is already there:
+
+- a body cut off or too slow (``ChunkedEncodingError``, a reset, the deadline) is retried a
+  bounded number of times, then raised as :class:`AnswerCutOff`;
+- a body larger than the cap is never retried (the forge would send it again):
+  :class:`AnswerTooLarge`.
+
+Both derive from ``requests.RequestException`` but not from ``ConnectionError``, so that
+python-gitlab does not retry them again on top of the adapter. A caller that asks for a stream
+(a raw file it wants the start of) reads it with :func:`read_body` and its own cap.
+
+Connecting and the headers are bounded by the client's timeouts; each read of the body waits at
+most the read timeout, so a body ends within ``deadline`` plus one read timeout.
+"""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import requests
+import urllib3.exceptions
+from requests.adapters import HTTPAdapter
+
+log = logging.getLogger(__name__)
+
+#: Bytes asked for at each read of a body.
+CHUNK = 64 * 1024
+
+#: What a connection cut in the middle of a body raises, from urllib3 or http.client.
+_CUT = (
+    urllib3.exceptions.ProtocolError,
+    urllib3.exceptions.ReadTimeoutError,
+    urllib3.exceptions.DecodeError,
+    http.client.IncompleteRead,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ConnectionError,
+    OSError,
+)
+
+
+class AnswerError(requests.RequestException):
+    """An answer the crawler refuses to read further."""
+
+
+class AnswerTooLarge(AnswerError):
+    """The body is larger than allowed; not retried."""
+
+
+class AnswerCutOff(AnswerError):
+    """The body was cut off or too slow, at every try."""
+
+
+class _TooSlow(Exception):
+    pass
+
+
+def read_body(response: requests.Response, limit: int, deadline: float, *, truncate: bool) -> bytes:
+    """Read a streamed response's body: at most ``limit`` bytes, until ``deadline``
+    (``time.monotonic()``); the connection is closed when the body is left unread.
+
+    Args:
+        response: a response sent with ``stream=True``.
+        limit: the most bytes kept.
+        deadline: when to give up, on the monotonic clock.
+        truncate: keep the first ``limit`` bytes of a larger body instead of raising
+            ``AnswerTooLarge``.
+
+    Raises:
+        AnswerTooLarge: the body is larger than ``limit`` and ``truncate`` is false.
+        AnswerCutOff: the body was cut off, or not whole by the deadline (not retried here).
+    """
+    pieces: list[bytes] = []
+    size = 0
+    complete = False
+    try:
+        while True:
+            if time.monotonic() > deadline:
+                raise _TooSlow
+            piece = response.raw.read1(CHUNK, decode_content=True)
+            if not piece:
+                complete = True
+                break
+            pieces.append(piece)
+            size += len(piece)
+            if size > limit:
+                if truncate:
+                    break
+                raise AnswerTooLarge(
+                    f"answer larger than {limit} bytes from {response.url}: not read further"
+                )
+    except AnswerError:  # a RequestException, hence an OSError: not a cut
+        raise
+    except _TooSlow:
+        raise AnswerCutOff(f"answer from {response.url} not complete in time") from None
+    except _CUT as error:
+        raise AnswerCutOff(f"answer from {response.url} cut off: {error}") from error
+    finally:
+        if complete:
+            response.raw.release_conn()
+        else:
+            response.close()
+    return b"".join(pieces)[:limit]
+
+
+class BoundedAdapter(HTTPAdapter):
+    """An ``HTTPAdapter`` that reads every body within a deadline and a byte cap, and retries a
+    body cut off midway (what urllib3's ``Retry`` cannot see: it ends with the headers).
+
+    Args:
+        max_bytes: the largest body read whole.
+        deadline: seconds for one try's body, from its headers to its last byte.
+        attempts: tries of a request whose body is cut off or too slow, the first included.
+        backoff: first wait between tries, doubled each time.
+        on_retry: called before each new try (the forge counts its requests).
+        **kwargs: for ``HTTPAdapter`` (``max_retries``, pool sizes).
+    """
+
+    def __init__(
+        self,
+        *,
+        max_bytes: int,
+        deadline: float,
+        attempts: int = 1,
+        backoff: float = 0.0,
+        on_retry: Callable[[], None] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.max_bytes = max_bytes
+        self.deadline = deadline
+        self.attempts = max(1, attempts)
+        self.backoff = backoff
+        self.on_retry = on_retry
+
+    def send(  # noqa: PLR0917 (the signature requests calls)
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: Any = None,
+        verify: bool | str = True,
+        cert: Any = None,
+        proxies: Mapping[str, str] | None = None,
+    ) -> requests.Response:
+        attempt = 1
+        while True:
+            # Connecting and the first byte are bounded by the client's timeouts (per try of
+            # urllib3's own retries, which may wait as a Retry-After asks); the body by the
+            # deadline, which starts with it.
+            response = super().send(
+                request, stream=True, timeout=timeout, verify=verify, cert=cert, proxies=proxies
+            )
+            started = time.monotonic()
+            if stream:
+                return response  # the caller reads it with read_body and its own cap
+            try:
+                content = read_body(
+                    response, self.max_bytes, started + self.deadline, truncate=False
+                )
+            except AnswerCutOff as error:
+                if attempt >= self.attempts:
+                    raise AnswerCutOff(f"{error} (after {attempt} tries)") from error
+                wait = self.backoff * 2 ** (attempt - 1)
+                log.info("%s, try %d of %d in %.1f s", error, attempt + 1, self.attempts, wait)
+                attempt += 1
+                if self.on_retry is not None:
+                    self.on_retry()
+                time.sleep(wait)
+                continue
+            response._content = content
+            response._content_consumed = True  # type: ignore[attr-defined]
+            return response
