@@ -87,12 +87,20 @@ def connection(nodes: list[Any], total: int, cursor: str | None = None) -> dict[
 Pages = Callable[[str, str | None], "dict[str, Any] | Answer"]
 
 
-def github_route(totals: dict[str, int], pages: Pages, pushed: str = "2026-01-01") -> Any:
+def github_route(
+    totals: dict[str, int],
+    pages: Pages,
+    pushed: str = "2026-01-01",
+    survey: Callable[[list[str]], Answer | None] | None = None,
+) -> Any:
     def route(seen: Seen) -> Answer:
         body = json.loads(seen.body)
         query, variables = body["query"], body["variables"]
         data: dict[str, Any] = {"rateLimit": {"cost": 1, "remaining": 4000, "resetAt": None}}
         if query.startswith("query Survey"):
+            instead = survey(list(variables.values())) if survey else None
+            if instead is not None:
+                return instead
             for key, login in variables.items():
                 data[f"o{key[1:]}"] = {
                     "__typename": "Organization",
@@ -402,6 +410,55 @@ def test_malformed_github_items_are_skipped_and_recorded() -> None:
     assert any("item 4" in e and "where an object was expected" in e for e in found)
     # skipped, not removed: the forge still lists them
     assert names(db, GITHUB, "org") == {"good", "b1", "b2", "b3"}
+    assert_run_ended(db, report)
+
+
+def test_a_bad_survey_answer_fails_only_the_account_it_concerns() -> None:
+    """The account survey packs many accounts in one query: an answer GitHub garbles for one
+    of them (here, whenever it is asked) sinks that account alone."""
+
+    def survey(logins: list[str]) -> Answer | None:
+        if "garbled" in logins:
+            return Answer(200, b"<html>Service unavailable</html>", {"Content-Type": "text/html"})
+        return None
+
+    def pages(login: str, cursor: str | None) -> dict[str, Any]:
+        return connection([gh_repo(login, "kept")], 1)
+
+    totals = {"garbled": 1, "fine": 1}
+    with HostileServer(github_route(totals, pages, survey=survey)) as server:
+        db = store.open_db()
+        report = crawl(github_config(server, "garbled", "fine"), db, environ=TOKEN, retry=QUICK)
+    assert status(db, GITHUB, "garbled") == "failed"
+    assert status(db, GITHUB, "fine") == "ok"
+    assert names(db, GITHUB, "fine") == {"kept"}
+    (error,) = errors(db)
+    assert "MalformedResponse" in error
+    assert_run_ended(db, report)
+
+
+def test_a_keyset_listing_without_totals_stops_at_the_ceiling() -> None:
+    """A whole instance lists its projects by keyset, with no total: endless next links stop
+    at RetryPolicy.max_pages."""
+
+    def route(seen: Seen) -> Answer:
+        after = int(seen.query.get("id_after", ["0"])[0])
+        projects = [gl_project("grp", after + k) for k in range(1, 3)]
+        link = f"{server.url}/api/v4/projects?pagination=keyset&id_after={after + 2}"
+        return json_answer(projects, Link=f'<{link}>; rel="next"')
+
+    policy = RetryPolicy(attempts=2, backoff=0.01, timeout=2, max_pages=6)
+    with HostileServer(route) as server:
+        forge = ForgeConfig(GITLAB, "gitlab", f"{server.url}/api/v4")
+        db = store.open_db()
+        report = crawl(Config("test", (forge,)), db, retry=policy)
+        listed = [s for s in server.requests if s.route == "/api/v4/projects"]
+    assert report.accounts_failed == 1
+    (error,) = errors(db)
+    assert "EndlessPages" in error and "7 pages" in error and "at most 6" in error
+    assert len(listed) == 7
+    # the six pages listed before the stop are kept, with their derived columns
+    assert db.table("repositories").count == 12
     assert_run_ended(db, report)
 
 

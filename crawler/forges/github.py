@@ -35,6 +35,7 @@ from urllib3.util import Retry
 
 from crawler.forges.answers import BadItem, count, field, items, obj, retry_after
 from crawler.forges.base import (
+    FORGE_WIDE,
     USER_AGENT,
     AccountNotFound,
     AnswerFailed,
@@ -49,6 +50,7 @@ from crawler.forges.base import (
     Plan,
     QueryRejected,
     RateLimited,
+    describe,
 )
 from crawler.forges.transport import AnswerError
 from crawler.licences import NOASSERTION, NONE, detect_files, normalise
@@ -350,11 +352,22 @@ class GitHubForge(Forge):
     def plan(self, accounts: Sequence[OwnerConfig]) -> Plan:
         plan = Plan()
         surveyed: list[tuple[OwnerConfig, _Surveyed]] = []
-        for start in range(0, len(accounts), SURVEY_BATCH):
-            batch = accounts[start : start + SURVEY_BATCH]
-            data = self.graphql(
-                survey_query(len(batch)), {f"l{i}": a.login for i, a in enumerate(batch)}
-            )
+        batches = [accounts[i : i + SURVEY_BATCH] for i in range(0, len(accounts), SURVEY_BATCH)]
+        while batches:
+            batch = batches.pop(0)
+            try:
+                data = self.graphql(
+                    survey_query(len(batch)), {f"l{i}": a.login for i, a in enumerate(batch)}
+                )
+            except ForgeError as error:
+                if isinstance(error, FORGE_WIDE):
+                    raise
+                if len(batch) > 1:  # one bad answer must not sink the batch: one by one
+                    batches[:0] = [[account] for account in batch]
+                else:
+                    log.warning("%s: %s: survey failed: %s", self.host, batch[0].login, error)
+                    plan.done.append(AccountFailed(batch[0], describe(self.host, error)))
+                continue
             for i, account in enumerate(batch):
                 node = data.get(f"o{i}")
                 if node is None:

@@ -231,10 +231,19 @@ class GitLabForge(Forge):
             pages += 1
             listed += len(items)
             if pages > max_pages or (max_items is not None and listed > max_items):
+                declared = ", ".join(
+                    f"{name} {response.headers[name]}"
+                    for name in ("X-Total", "X-Total-Pages")
+                    if name in response.headers
+                )
                 raise EndlessPages(
-                    f"{path}: {pages} pages and {listed} items, more than the forge declared "
-                    f"(X-Total {response.headers.get('X-Total', '-')}, X-Total-Pages "
-                    f"{response.headers.get('X-Total-Pages', '-')}): listing stopped"
+                    f"{path}: {pages} pages and {listed} items, more than "
+                    + (
+                        f"the forge declared ({declared})"
+                        if declared
+                        else f"at most {max_pages} pages"
+                    )
+                    + ": listing stopped"
                 )
             following = _next_page(response)
             if following is not None:
