@@ -28,6 +28,7 @@ from crawler.licences import detect_files
 from crawler.lock import exclusive
 from crawler.models import Config, ForgeConfig, OwnerConfig, RunReport
 from crawler.pipeline import crawl
+from localforge import Dataset, LocalForge
 
 #: Short bounds so that the whole file runs in seconds.
 QUICK = RetryPolicy(
@@ -612,3 +613,31 @@ def test_a_gitlab_answer_cut_midway_is_retried() -> None:
     assert report.accounts_failed == 0, errors(db)
     assert len(names(db, GITLAB, "grp")) == 30
     assert tries["grp"] == 2
+
+
+def test_five_percent_of_resets_mid_answer_fail_no_account() -> None:
+    """The demo's case on the local forge: 5 % of GitHub's answers cut after half their body
+    (GraphQL through PyGithub; GitLab's own case is above); every account comes out whole."""
+    hosts = ("github.com",)
+    with LocalForge(Dataset.load(), fault_rate=0.05, fault_kinds=("reset",), seed=5) as forge:
+        forges = tuple(
+            ForgeConfig(
+                host,
+                forge.dataset.kind(host),
+                forge.api_url(host),
+                tuple(
+                    OwnerConfig(host, a.login, line=i + 1)
+                    for i, a in enumerate(forge.dataset.accounts(host)[:12])
+                ),
+            )
+            for host in hosts
+        )
+        db = store.open_db()
+        # as many tries as test_resilience: seeded draws can cut one request several times
+        patient = RetryPolicy(attempts=8, backoff=0.01, max_wait=5, timeout=10)
+        report = crawl(Config("test", forges), db, environ=TOKEN, retry=patient)
+        faults = {host: forge.stats[host]["faults"] for host in hosts}
+    assert all(faults.values()), faults
+    assert report.accounts_failed == 0, errors(db)
+    assert report.accounts_ok == 12
+    assert_run_ended(db, report)
