@@ -7,10 +7,12 @@ has a well-behaved sibling account beside the hostile one, which must come out w
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import email.utils
 import itertools
 import json
+import socket
 import threading
 import time
 import tracemalloc
@@ -247,6 +249,66 @@ def test_trickling_answer_fails_its_account_and_the_run_ends(tmp_path: Path) -> 
     assert_run_ended(db, report)
     with exclusive(path):  # released: a next crawl can start
         pass
+
+
+class HeaderTrickler:
+    """A server that answers every connection with a status line sent one byte at a time,
+    for ever: something the local forge and tests/hostile.py (whole headers) cannot do."""
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._stop = threading.Event()
+        self.connections = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+
+    def _serve(self) -> None:
+        self._listener.settimeout(0.1)
+        while not self._stop.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:  # closed by __exit__
+                return
+            self.connections += 1
+            threading.Thread(target=self._trickle, args=(client,), daemon=True).start()
+
+    def _trickle(self, client: socket.socket) -> None:
+        with client, contextlib.suppress(OSError):
+            client.recv(65536)
+            for byte in itertools.cycle(b"HTTP/1.1 200 OK\r\nX-Slow: "):
+                if self._stop.is_set():
+                    return
+                client.sendall(bytes([byte]))
+                time.sleep(0.1)
+
+    def __enter__(self) -> HeaderTrickler:
+        threading.Thread(target=self._serve, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._listener.close()
+
+
+def test_trickling_headers_end_too() -> None:
+    """Headers sent a byte at a time never trip a read timeout: the adapter cuts them at the
+    deadline, so the forge ends (as unreachable) instead of hanging the run."""
+    with HeaderTrickler() as server:
+        owners = (OwnerConfig(GITLAB, "grp", line=1),)
+        config = Config("test", (ForgeConfig(GITLAB, "gitlab", f"{server.url}/api/v4", owners),))
+        started = time.monotonic()
+        db = store.open_db()
+        report = crawl(config, db, retry=QUICK)
+        elapsed = time.monotonic() - started
+    assert elapsed < 15
+    assert report.accounts_failed == 1
+    (error,) = errors(db)
+    assert "ForgeUnavailable" in error and "unexpected" not in error
+    assert_run_ended(db, report)
 
 
 def test_an_account_longer_than_allowed_fails_alone() -> None:

@@ -110,8 +110,8 @@ class RetryPolicy:
     timeout: float = 30.0
     """Seconds before a request without an answer counts as a transient fault."""
     answer_deadline: float = 120.0
-    """Seconds for the body of one try of a request, from its headers to its last byte (the
-    headers come within ``timeout``)."""
+    """Seconds for the headers of one try of a request, then again for its body (a forge that
+    trickles bytes never trips ``timeout``)."""
     max_answer_bytes: int = 32 * 1024 * 1024
     """The largest answer read (a listing page, a GraphQL answer); larger fails the request."""
     account_deadline: float = 1800.0

@@ -16,21 +16,28 @@ Both derive from ``requests.RequestException`` but not from ``ConnectionError``,
 python-gitlab does not retry them again on top of the adapter. A caller that asks for a stream
 (a raw file it wants the start of) reads it with :func:`read_body` and its own cap.
 
-Connecting and the headers are bounded by the client's timeouts; each read of the body waits at
-most the read timeout, so a body ends within ``deadline`` plus one read timeout.
+Connecting is bounded by the client's connect timeout, the status line and headers by the
+deadline (a timer shuts the socket down), the body by the deadline again (each read waits at
+most the read timeout): one try ends within twice the deadline plus one read timeout.
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import logging
+import socket
+import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import requests
 import urllib3.exceptions
 from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.response import BaseHTTPResponse
 
 log = logging.getLogger(__name__)
 
@@ -113,13 +120,50 @@ def read_body(response: requests.Response, limit: int, deadline: float, *, trunc
     return b"".join(pieces)[:limit]
 
 
+class _Watched(HTTPConnection):
+    """A connection whose status line and headers must arrive within ``header_deadline``:
+    past it the socket is shut down, which ends a read blocked on a trickling forge (a read
+    timeout never fires while bytes keep coming)."""
+
+    header_deadline: ClassVar[float] = 120.0
+
+    def getresponse(self) -> BaseHTTPResponse:  # type: ignore[override]
+        timer = threading.Timer(self.header_deadline, self._abort)
+        timer.daemon = True
+        timer.start()
+        try:
+            return super().getresponse()
+        finally:
+            timer.cancel()
+
+    def _abort(self) -> None:
+        sock = self.sock
+        if sock is not None:
+            log.info("%s:%s: no whole headers in time, connection cut", self.host, self.port)
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+def _watched_pools(header_deadline: float) -> dict[str, Any]:
+    """Connection pools whose connections cut headers that do not arrive in time."""
+    limit = {"header_deadline": header_deadline}
+    http_connection = type("WatchedHTTPConnection", (_Watched,), limit)
+    https_connection = type("WatchedHTTPSConnection", (_Watched, HTTPSConnection), limit)
+    return {
+        "http": type("WatchedHTTPPool", (HTTPConnectionPool,), {"ConnectionCls": http_connection}),
+        "https": type(
+            "WatchedHTTPSPool", (HTTPSConnectionPool,), {"ConnectionCls": https_connection}
+        ),
+    }
+
+
 class BoundedAdapter(HTTPAdapter):
     """An ``HTTPAdapter`` that reads every body within a deadline and a byte cap, and retries a
     body cut off midway (what urllib3's ``Retry`` cannot see: it ends with the headers).
 
     Args:
         max_bytes: the largest body read whole.
-        deadline: seconds for one try's body, from its headers to its last byte.
+        deadline: seconds for one try's status line and headers, then again for its body.
         attempts: tries of a request whose body is cut off or too slow, the first included.
         backoff: first wait between tries, doubled each time.
         on_retry: called before each new try (the forge counts its requests).
@@ -136,12 +180,17 @@ class BoundedAdapter(HTTPAdapter):
         on_retry: Callable[[], None] | None = None,
         **kwargs: Any,
     ) -> None:
+        self._pools = _watched_pools(deadline)  # before HTTPAdapter builds its pool manager
         super().__init__(**kwargs)
         self.max_bytes = max_bytes
         self.deadline = deadline
         self.attempts = max(1, attempts)
         self.backoff = backoff
         self.on_retry = on_retry
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = self._pools
 
     def send(  # noqa: PLR0917 (the signature requests calls)
         self,
