@@ -24,6 +24,7 @@ most the read timeout): one try ends within twice the deadline plus one read tim
 from __future__ import annotations
 
 import contextlib
+import heapq
 import http.client
 import logging
 import socket
@@ -120,6 +121,53 @@ def read_body(response: requests.Response, limit: int, deadline: float, *, trunc
     return b"".join(pieces)[:limit]
 
 
+class _Watchdog:
+    """One thread that runs actions at their deadlines, for every connection of the process: a
+    ``threading.Timer`` per request would start a thread per request (~0.25 ms each here)."""
+
+    def __init__(self) -> None:
+        self._due: list[list[Any]] = []
+        """A heap of ``[deadline, sequence, action]``; a disarmed entry's action is ``None``."""
+        self._sequence = 0
+        self._wake = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def arm(self, seconds: float, action: Callable[[], None]) -> list[Any]:
+        entry: list[Any] = [time.monotonic() + seconds, 0, action]
+        with self._wake:
+            self._sequence += 1
+            entry[1] = self._sequence
+            heapq.heappush(self._due, entry)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="answer-watchdog")
+                self._thread.daemon = True
+                self._thread.start()
+            self._wake.notify()
+        return entry
+
+    def disarm(self, entry: list[Any]) -> None:
+        with self._wake:
+            entry[2] = None
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while self._due and self._due[0][2] is None:
+                    heapq.heappop(self._due)
+                if not self._due:
+                    self._wake.wait()
+                    continue
+                delay = self._due[0][0] - time.monotonic()
+                if delay > 0:
+                    self._wake.wait(delay)
+                    continue
+                action = heapq.heappop(self._due)[2]
+            action()
+
+
+_WATCHDOG = _Watchdog()
+
+
 class _Watched(HTTPConnection):
     """A connection whose status line and headers must arrive within ``header_deadline``:
     past it the socket is shut down, which ends a read blocked on a trickling forge (a read
@@ -128,13 +176,11 @@ class _Watched(HTTPConnection):
     header_deadline: ClassVar[float] = 120.0
 
     def getresponse(self) -> BaseHTTPResponse:  # type: ignore[override]
-        timer = threading.Timer(self.header_deadline, self._abort)
-        timer.daemon = True
-        timer.start()
+        alarm = _WATCHDOG.arm(self.header_deadline, self._abort)
         try:
             return super().getresponse()
         finally:
-            timer.cancel()
+            _WATCHDOG.disarm(alarm)
 
     def _abort(self) -> None:
         sock = self.sock
