@@ -311,6 +311,34 @@ def test_trickling_headers_end_too() -> None:
     assert_run_ended(db, report)
 
 
+def test_a_body_stalled_longer_than_the_deadline_is_cut_at_the_deadline() -> None:
+    """A body whose next byte comes after the deadline (but before the read timeout) is cut
+    at the deadline, not when the byte comes."""
+
+    def listing(group: str, seen: Seen) -> Answer:
+        if group == "stalled":
+            return Answer(
+                200,
+                headers={"Content-Type": "application/json"},
+                chunks=itertools.chain([b"["], endless(b" ")),
+                pause=5,
+            )
+        return json_answer([gl_project(group, 1)])
+
+    policy = RetryPolicy(attempts=2, backoff=0.01, timeout=10, answer_deadline=1.0)
+    with HostileServer(gitlab_route(listing)) as server:
+        started = time.monotonic()
+        db = store.open_db()
+        report = crawl(gitlab_config(server, "stalled", "fine"), db, retry=policy)
+        elapsed = time.monotonic() - started
+    assert elapsed < 6  # two tries of about a second, not of five seconds each
+    assert status(db, GITLAB, "stalled") == "failed"
+    assert status(db, GITLAB, "fine") == "ok"
+    (error,) = errors(db)
+    assert "not complete in time" in error
+    assert_run_ended(db, report)
+
+
 def test_an_account_longer_than_allowed_fails_alone() -> None:
     """Pages that each come in time but never stop coming: the account's own time bound
     ends it (no total is declared, so the page ceiling is far)."""

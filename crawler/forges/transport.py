@@ -17,8 +17,8 @@ python-gitlab does not retry them again on top of the adapter. A caller that ask
 (a raw file it wants the start of) reads it with :func:`read_body` and its own cap.
 
 Connecting is bounded by the client's connect timeout, the status line and headers by the
-deadline (a timer shuts the socket down), the body by the deadline again (each read waits at
-most the read timeout): one try ends within twice the deadline plus one read timeout.
+deadline, the body by the deadline again (past each, a watchdog shuts the socket down, which
+ends a blocked read): one try ends within twice the deadline.
 """
 
 from __future__ import annotations
@@ -91,6 +91,8 @@ def read_body(response: requests.Response, limit: int, deadline: float, *, trunc
     pieces: list[bytes] = []
     size = 0
     complete = False
+    # A read waits up to the read timeout; past the deadline the watchdog ends it at once.
+    alarm = _WATCHDOG.arm(max(0.0, deadline - time.monotonic()), lambda: _shut(response))
     try:
         while True:
             if time.monotonic() > deadline:
@@ -112,8 +114,11 @@ def read_body(response: requests.Response, limit: int, deadline: float, *, trunc
     except _TooSlow:
         raise AnswerCutOff(f"answer from {response.url} not complete in time") from None
     except _CUT as error:
+        if time.monotonic() > deadline:
+            raise AnswerCutOff(f"answer from {response.url} not complete in time") from None
         raise AnswerCutOff(f"answer from {response.url} cut off: {error}") from error
     finally:
+        _WATCHDOG.disarm(alarm)
         if complete:
             response.raw.release_conn()
         else:
@@ -201,6 +206,12 @@ def _watched_pools(header_deadline: float) -> dict[str, Any]:
             "WatchedHTTPSPool", (HTTPSConnectionPool,), {"ConnectionCls": https_connection}
         ),
     }
+
+
+def _shut(response: requests.Response) -> None:
+    """End a read blocked on the response's socket (from the watchdog's thread)."""
+    with contextlib.suppress(ValueError, RuntimeError, OSError):
+        response.raw.shutdown()
 
 
 class BoundedAdapter(HTTPAdapter):
