@@ -367,7 +367,7 @@ def test_an_account_longer_than_allowed_fails_alone() -> None:
 def test_huge_answers_are_cut_not_read_whole() -> None:
     """A listing page of tens of megabytes fails its account after the cap, without the
     crawler holding it; a huge LICENSE is read up to its cap and its repository kept."""
-    sent = {"listing": 0, "licence": 0}
+    sent = {"listing": 0, "licence": 0, "error": 0}
     piece = b" " * (256 * 1024)
 
     def counted(kind: str, first: bytes) -> Iterator[bytes]:
@@ -387,7 +387,16 @@ def test_huge_answers_are_cut_not_read_whole() -> None:
 
     def details(seen: Seen) -> Answer | None:
         if seen.route.endswith("/repository/tree"):
-            return json_answer([{"name": "LICENSE", "type": "blob", "path": "LICENSE"}])
+            return json_answer(
+                [
+                    {"name": "LICENSE", "type": "blob", "path": "LICENSE"},
+                    {"name": "package.json", "type": "blob", "path": "package.json"},
+                ]
+            )
+        if seen.route.endswith("/files/package.json/raw"):  # a huge error: read capped too
+            return Answer(
+                404, headers={"Content-Type": "text/plain"}, chunks=counted("error", b"{")
+            )
         if seen.route.endswith("/files/LICENSE/raw"):
             return Answer(
                 200, headers={"Content-Type": "text/plain"}, chunks=counted("licence", text)
@@ -412,6 +421,7 @@ def test_huge_answers_are_cut_not_read_whole() -> None:
     # what the sockets buffer), and the crawler never held more than a few megabytes
     assert sent["listing"] < 12 * 1024 * 1024
     assert sent["licence"] < 12 * 1024 * 1024
+    assert sent["error"] < 12 * 1024 * 1024
     assert peak < 16 * 1024 * 1024, peak
     assert_run_ended(db, report)
 

@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 
 #: Bytes asked for at each read of a body.
 CHUNK = 64 * 1024
+#: What is kept of an error's or a redirection's body (clients read it for a message).
+MAX_ERROR_BYTES = 64 * 1024
 
 #: What a connection cut in the middle of a body raises, from urllib3 or http.client.
 _CUT = (
@@ -267,11 +269,16 @@ class BoundedAdapter(HTTPAdapter):
                 request, stream=True, timeout=timeout, verify=verify, cert=cert, proxies=proxies
             )
             started = time.monotonic()
-            if stream:
+            success = 200 <= response.status_code < 300
+            if stream and success:
                 return response  # the caller reads it with read_body and its own cap
             try:
+                # Another answer's body only makes a message: its start is enough.
                 content = read_body(
-                    response, self.max_bytes, started + self.deadline, truncate=False
+                    response,
+                    self.max_bytes if success else min(self.max_bytes, MAX_ERROR_BYTES),
+                    started + self.deadline,
+                    truncate=not success,
                 )
             except AnswerCutOff as error:
                 if attempt >= self.attempts:
