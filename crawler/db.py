@@ -27,6 +27,7 @@ from crawler.models import (
     AccountState,
     ForgeConfig,
     ForgeState,
+    ItemSkipped,
     KnownRepository,
     Owner,
     OwnerConfig,
@@ -504,6 +505,29 @@ def fail_account(
             forge=account.forge,
             owner=account.login or None,
             error=failed.error,
+            now=now,
+        )
+
+
+def skip_item(
+    db: sqlite_utils.Database, skipped: ItemSkipped, run_id: int, now: str | None = None
+) -> None:
+    """Record a malformed item of a page; its stored row, if any, counts as seen (the forge
+    still lists it), so that it is not marked removed."""
+    now = now or utcnow()
+    with db.atomic():
+        if skipped.repository_id:
+            db.execute(
+                "update repositories set last_seen_at = ?, last_seen_run = ? "
+                "where id = ? and removed_at is null",
+                [now, run_id, skipped.repository_id.lower()],
+            )
+        record_error(
+            db,
+            run_id,
+            forge=skipped.account.forge,
+            owner=skipped.account.login or None,
+            error=skipped.error,
             now=now,
         )
 

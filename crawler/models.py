@@ -217,7 +217,20 @@ class AccountFailed:
     error: str
 
 
-CrawlEvent = RepositoryPage | AccountDone | AccountFailed
+@dataclass(frozen=True)
+class ItemSkipped:
+    """One item of a page was not in the forge's documented format: skipped, the rest of the
+    page kept, and recorded in crawl_errors with its place."""
+
+    account: OwnerConfig
+    place: str
+    """Where the item was: its name when it has one, else its index in the page."""
+    error: str
+    repository_id: str | None = None
+    """The repository's id when it could be read: its stored row is kept as seen, not removed."""
+
+
+CrawlEvent = RepositoryPage | AccountDone | AccountFailed | ItemSkipped
 
 
 @dataclass(frozen=True)

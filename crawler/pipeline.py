@@ -32,6 +32,7 @@ from crawler.models import (
     CrawlEvent,
     ForgeConfig,
     ForgeReport,
+    ItemSkipped,
     OwnerConfig,
     RepositoryPage,
     RunReport,
@@ -68,6 +69,8 @@ class _ForgeTally:
     settled: set[str] = field(default_factory=set)
     crashed: str | None = None
     first_error: str | None = None
+    skipped: int = 0
+    """Malformed items skipped (each recorded in crawl_errors)."""
 
     @property
     def status(self) -> str:
@@ -180,6 +183,9 @@ def crawl(
             tally.failed += 1
             tally.first_error = tally.first_error or item.error
             tally.settled.add(item.account.key)
+        elif isinstance(item, ItemSkipped):
+            store.skip_item(db, item, run_id)
+            tally.skipped += 1
         if progress:
             progress(tally.progress())
 
@@ -191,6 +197,9 @@ def crawl(
             if tally.failed
             else None
         )
+        if tally.skipped:
+            note = f"{tally.skipped} malformed items skipped (see crawl_errors)"
+            summary = f"{summary}; {note}" if summary else note
         store.save_forge(db, tally.config, tally.status, summary)
         reports.append(
             ForgeReport(

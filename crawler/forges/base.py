@@ -20,12 +20,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from crawler.forges.answers import BadItem
+from crawler.forges.transport import BoundedAdapter
 from crawler.models import (
     AccountDone,
     AccountFailed,
     CrawlEvent,
     ForgeConfig,
     ForgeState,
+    ItemSkipped,
     KnownRepository,
     OwnerConfig,
     Repository,
@@ -87,6 +90,18 @@ class Interrupted(Exception):
     account left unsettled so the next run resumes from the stored cursor."""
 
 
+class AnswerFailed(ForgeError):
+    """An answer cut off or too slow at every try, or too large: fails its account only."""
+
+
+class EndlessPages(MalformedResponse):
+    """A listing goes on past what the forge itself declared (its total, by a margin)."""
+
+
+class AccountTimeout(ForgeError):
+    """An account took longer than ``RetryPolicy.account_deadline``."""
+
+
 #: Errors that say nothing about one account but about the forge: stop it, settle the rest.
 FORGE_WIDE = (AuthenticationError, ForgeUnavailable, RateLimited)
 
@@ -103,6 +118,15 @@ class RetryPolicy:
     """A wait the forge asks for beyond this stops that forge (recorded, resumable)."""
     timeout: float = 30.0
     """Seconds before a request without an answer counts as a transient fault."""
+    answer_deadline: float = 120.0
+    """Seconds for the headers of one try of a request, then again for its body (a forge that
+    trickles bytes never trips ``timeout``)."""
+    max_answer_bytes: int = 32 * 1024 * 1024
+    """The largest answer read (a listing page, a GraphQL answer); larger fails the request."""
+    account_deadline: float = 1800.0
+    """Seconds one account (or one batch of accounts) may take before it fails."""
+    max_pages: int = 5000
+    """Pages of one listing when the forge declares no total (keyset listings)."""
 
     def delay(self, attempt: int) -> float:
         """Seconds to wait before try number ``attempt + 1`` (``attempt`` from 1)."""
@@ -155,6 +179,7 @@ class Forge(ABC):
         self._fatal: ForgeError | None = None
         self.budget_left: int | None = None
         """What the API says is left of its rate-limit budget after the last request."""
+        self._deadlines = threading.local()
         self.cursors: dict[str, str | None] = {
             key: state.cursor for key, state in self.state.accounts.items() if state.cursor
         }
@@ -264,6 +289,7 @@ class Forge(ABC):
             return
         if self.stopping.is_set():
             return
+        self._deadlines.at = time.monotonic() + self.retry.account_deadline
         try:
             self.fetch(job, tracking_emit)
         except Interrupted:
@@ -271,11 +297,12 @@ class Forge(ABC):
             return
         except ForgeError as error:
             left = [a for a in job.accounts if a.key not in settled]
-            if isinstance(error, FORGE_WIDE):
-                with self._lock:
-                    if self._fatal is None:
-                        log.warning("%s: stopping this forge: %s", self.host, error)
-                        self._fatal = error
+            if isinstance(error, (*FORGE_WIDE, AccountTimeout)):
+                if not isinstance(error, AccountTimeout):  # slow accounts are not retried
+                    with self._lock:
+                        if self._fatal is None:
+                            log.warning("%s: stopping this forge: %s", self.host, error)
+                            self._fatal = error
                 self._fail(left, error, emit)
             elif len(left) > 1:
                 # One bad account must not sink the others of its batch: retry them one by
@@ -292,6 +319,40 @@ class Forge(ABC):
         for account in accounts:
             log.warning("%s: %s failed: %s", self.host, account.login or "(instance)", error)
             emit(AccountFailed(account, describe(self.host, error)))
+
+    def check_deadline(self, what: str) -> None:
+        """Fail the account being read (in this worker) once it has taken too long."""
+        at: float | None = getattr(self._deadlines, "at", None)
+        if at is not None and time.monotonic() > at:
+            raise AccountTimeout(
+                f"{what}: not finished after {self.retry.account_deadline:.0f} s; "
+                "the crawl resumes on the next run"
+            )
+
+    def skip(
+        self,
+        emit: Emit,
+        account: OwnerConfig,
+        place: str,
+        error: BadItem,
+        repository_id: str | None = None,
+    ) -> None:
+        """Report an item of a page skipped because it is malformed."""
+        log.warning("%s: %s: skipped: %s", self.host, place, error)
+        emit(ItemSkipped(account, place, f"{self.host}: {place}: skipped: {error}", repository_id))
+
+    def http_adapter(self, **kwargs: Any) -> BoundedAdapter:
+        """The adapter that bounds every answer's time and size (see ``transport``); every
+        try after the first counts as a request."""
+        policy = self.retry
+        return BoundedAdapter(
+            max_bytes=policy.max_answer_bytes,
+            deadline=policy.answer_deadline,
+            attempts=policy.attempts,
+            backoff=policy.backoff,
+            on_retry=self.count_request,
+            **kwargs,
+        )
 
     def page(
         self, emit: Emit, account: OwnerConfig, page: RepositoryPage, cursor: str | None

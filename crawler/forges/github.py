@@ -30,13 +30,18 @@ from github.GithubException import (
     RateLimitExceededException,
     UnknownObjectException,
 )
+from github.Requester import HTTPRequestsConnectionClass, HTTPSRequestsConnectionClass
 from urllib3.util import Retry
 
+from crawler.forges.answers import BadItem, count, field, items, obj, retry_after
 from crawler.forges.base import (
+    FORGE_WIDE,
     USER_AGENT,
     AccountNotFound,
+    AnswerFailed,
     AuthenticationError,
     Emit,
+    EndlessPages,
     Forge,
     ForgeError,
     ForgeUnavailable,
@@ -45,7 +50,9 @@ from crawler.forges.base import (
     Plan,
     QueryRejected,
     RateLimited,
+    describe,
 )
+from crawler.forges.transport import AnswerError
 from crawler.licences import NOASSERTION, NONE, detect_files, normalise
 from crawler.models import (
     AccountDone,
@@ -54,6 +61,7 @@ from crawler.models import (
     OwnerConfig,
     Repository,
     RepositoryPage,
+    repository_id,
 )
 from crawler.models import Owner as OwnerRecord
 from crawler.publiccode import validate
@@ -171,7 +179,9 @@ class _Retry(GithubRetry):
         return retry
 
     def get_retry_after(self, response: Any) -> float | None:
-        seconds = super().get_retry_after(response)
+        # urllib3 raises InvalidHeader on a negative or garbage Retry-After (and PyGithub lets
+        # it out): such a header is ignored, the backoff applies.
+        seconds = retry_after(response.headers.get("Retry-After"))
         limit = self.max_rate_limit_wait
         if seconds is not None and limit is not None and seconds > limit:
             raise RateLimitExceededExceedsMaxWait(
@@ -236,8 +246,33 @@ class GitHubForge(Forge):
                 seconds_between_requests=None,
                 seconds_between_writes=None,
             )
+            # Every answer bounded in time and size, and a 3xx refused (see _connection), for
+            # this client only: PyGithub's injectConnectionClasses would change every client of
+            # the process and stop reusing connections.
+            requester = client.requester
+            if "_Requester__connectionClass" not in vars(requester):
+                raise RuntimeError("PyGithub's Requester changed: cannot bound its answers")
+            vars(requester)["_Requester__connectionClass"] = self._connection
             self._local.client = client
         return client
+
+    def _connection(
+        self, host: str, port: int | None = None, **kwargs: Any
+    ) -> HTTPRequestsConnectionClass | HTTPSRequestsConnectionClass:
+        """PyGithub's connection object, its session reading answers through our adapter."""
+        connection: HTTPRequestsConnectionClass | HTTPSRequestsConnectionClass
+        if self.config.api_url.startswith("http:"):
+            connection = HTTPRequestsConnectionClass(host, port, **kwargs)
+        else:
+            connection = HTTPSRequestsConnectionClass(host, port, **kwargs)
+        adapter = self.http_adapter(
+            max_retries=connection.retry,
+            pool_connections=connection.pool_size,
+            pool_maxsize=connection.pool_size,
+        )
+        connection.session.mount(f"{connection.protocol}://", adapter)
+        connection.session.hooks["response"].append(_refuse_redirect)
+        return connection
 
     def graphql(
         self, query: str, variables: dict[str, Any], *, retry_timeouts: bool = True
@@ -291,14 +326,21 @@ class GitHubForge(Forge):
             raise QueryRejected(_error_message(error.data), error.status) from error
         except requests.exceptions.RetryError as error:
             raise ForgeUnavailable(f"still failing after retries: {error}") from error
+        except _Redirected as error:
+            raise MalformedResponse(str(error), error.status) from error
+        except AnswerError as error:
+            raise AnswerFailed(str(error)) from error
         except (requests.ConnectionError, requests.Timeout) as error:
             raise ForgeUnavailable(f"cannot reach {self.config.api_url}: {error}") from error
+        except requests.RequestException as error:  # e.g. a body cut off, after retries
+            raise AnswerFailed(f"{self.config.api_url}: {error}") from error
         except ValueError as error:  # the body was not JSON
             raise MalformedResponse(f"the answer is not JSON: {error}") from error
         payload = body.get("data") if isinstance(body, dict) else None
         if not isinstance(payload, dict):
             raise MalformedResponse("the answer has no 'data' object")
-        rate = payload.get("rateLimit") or {}
+        rate = payload.get("rateLimit")
+        rate = rate if isinstance(rate, dict) else {}
         if isinstance(rate.get("remaining"), int):
             self.budget_left = rate["remaining"]
         elif headers.get("x-ratelimit-remaining", "").isdigit():
@@ -310,11 +352,22 @@ class GitHubForge(Forge):
     def plan(self, accounts: Sequence[OwnerConfig]) -> Plan:
         plan = Plan()
         surveyed: list[tuple[OwnerConfig, _Surveyed]] = []
-        for start in range(0, len(accounts), SURVEY_BATCH):
-            batch = accounts[start : start + SURVEY_BATCH]
-            data = self.graphql(
-                survey_query(len(batch)), {f"l{i}": a.login for i, a in enumerate(batch)}
-            )
+        batches = [accounts[i : i + SURVEY_BATCH] for i in range(0, len(accounts), SURVEY_BATCH)]
+        while batches:
+            batch = batches.pop(0)
+            try:
+                data = self.graphql(
+                    survey_query(len(batch)), {f"l{i}": a.login for i, a in enumerate(batch)}
+                )
+            except ForgeError as error:
+                if isinstance(error, FORGE_WIDE):
+                    raise
+                if len(batch) > 1:  # one bad answer must not sink the batch: one by one
+                    batches[:0] = [[account] for account in batch]
+                else:
+                    log.warning("%s: %s: survey failed: %s", self.host, batch[0].login, error)
+                    plan.done.append(AccountFailed(batch[0], describe(self.host, error)))
+                continue
             for i, account in enumerate(batch):
                 node = data.get(f"o{i}")
                 if node is None:
@@ -326,9 +379,19 @@ class GitHubForge(Forge):
                         )
                     )
                     continue
-                found = _Surveyed(
-                    self._owner(node), _total(node.get("repositories")), _signature(node)
-                )
+                try:
+                    found = _Surveyed(
+                        self._owner(node),
+                        count(obj(node, "repositories"), "totalCount"),
+                        _signature(node),
+                    )
+                except BadItem as error:  # this account's profile only
+                    message = f"the profile of '{account.login}' is malformed: {error}"
+                    log.warning("%s: %s", self.host, message)
+                    plan.done.append(
+                        AccountFailed(account, f"{self.host}: MalformedResponse: {message}")
+                    )
+                    continue
                 if self.is_fresh(account, found.signature) or found.count == 0:
                     plan.done.append(
                         AccountDone(
@@ -369,8 +432,21 @@ class GitHubForge(Forge):
             cursor = self.cursors.get(account.key)
             size = PAGE_SIZE if cursor else max(1, min(surveyed[account.key].count, PAGE_SIZE))
             first_pages.append(_Page(account, size, cursor))
-        for account, nodes, cursor in self._pages(first_pages):
-            repositories = tuple(self._known_licence(self._repository(node)) for node in nodes)
+        for account, page_nodes, cursor in self._pages(first_pages):
+            nodes: list[dict[str, Any]] = []
+            mapped: list[Repository] = []
+            for index, node in enumerate(page_nodes):
+                try:
+                    mapped.append(self._known_licence(self._repository(node)))
+                except BadItem as error:  # that repository only: the page is kept
+                    name = node.get("nameWithOwner") if isinstance(node, dict) else None
+                    place = f"repository '{name}'" if isinstance(name, str) else f"item {index}"
+                    owner, _, short = name.partition("/") if isinstance(name, str) else ("", "", "")
+                    known = repository_id(self.host, owner, short) if owner and short else None
+                    self.skip(emit, account, f"{account.login}: {place}", error, known)
+                    continue
+                nodes.append(node)
+            repositories = tuple(mapped)
             self.remember_cursor(account, cursor)
             needs = [
                 (i, wanted)
@@ -469,8 +545,9 @@ class GitHubForge(Forge):
         query = f"query RepositoryFiles({params}) {{\n" + "\n".join(fields) + "\n}"
         try:
             data = self.graphql(query, variables, retry_timeouts=len(wanted) == 1)
-        except ForgeUnavailable as error:
-            if error.status in TIMEOUTS and len(wanted) > 1:  # too heavy: two lighter halves
+        except (ForgeUnavailable, AnswerFailed) as error:
+            too_heavy = isinstance(error, AnswerFailed) or error.status in TIMEOUTS
+            if too_heavy and len(wanted) > 1:  # two lighter halves
                 half = len(wanted) // 2
                 self._read(wanted[:half])
                 self._read(wanted[half:])
@@ -481,15 +558,16 @@ class GitHubForge(Forge):
             log.warning("%s: repository files unreadable: %s", self.host, error)
             return
         for i, (h, index, what) in enumerate(wanted):
-            node = data.get(f"r{i}") or {}
+            node = _object(data.get(f"r{i}"))
             texts: dict[str, str | bytes | None] = {}
             for j, name in enumerate(what.files):
-                text = (node.get(f"f{j}") or {}).get("text")
-                if text:
+                text = _object(node.get(f"f{j}")).get("text")
+                if text and isinstance(text, str):
                     texts[name] = text
             for j, folder in enumerate(what.folders):
-                for entry in (node.get(f"d{j}") or {}).get("entries") or []:
-                    if entry and entry.get("type") == "blob":
+                entries = _object(node.get(f"d{j}")).get("entries")
+                for entry in map(_object, entries if isinstance(entries, list) else []):
+                    if entry.get("type") == "blob" and isinstance(entry.get("name"), str):
                         texts[f"{folder}/{entry['name']}"] = None
             assert isinstance(h.event, RepositoryPage)
             repository = h.event.repositories[index]
@@ -501,7 +579,7 @@ class GitHubForge(Forge):
                 if found.licence != NOASSERTION:
                     changes.update(licence=found.licence, licence_source=found.source)
             if what.publiccode:
-                text = (node.get(f"f{len(what.files)}") or {}).get("text")
+                text = _object(node.get(f"f{len(what.files)}")).get("text")
                 if isinstance(text, str):
                     changes["publiccode"] = validate(text).as_row(what.publiccode)
             if changes:
@@ -518,9 +596,12 @@ class GitHubForge(Forge):
 
         A query that times out on GitHub's side (502/504) is asked again for smaller pages."""
         seen_cursors: set[tuple[str, str]] = set()
+        declared: dict[str, int] = {}
+        listed: dict[str, tuple[int, int]] = {}
         budget = QUERY_BUDGET
         timeouts = 0
         while pending:
+            self.check_deadline(", ".join(p.account.login for p in pending))
             chunk: list[_Page] = []
             used = 0
             while pending and (not chunk or used + min(pending[0].first, budget) <= budget):
@@ -553,14 +634,21 @@ class GitHubForge(Forge):
                     raise AccountNotFound(
                         f"account '{page.account.login}' disappeared while paging"
                     )
-                connection = node.get("repositories") or {}
-                nodes = connection.get("nodes")
-                info = connection.get("pageInfo") or {}
-                if not isinstance(nodes, list):
-                    raise MalformedResponse("a repositories connection without nodes")
-                nodes = [n for n in nodes if n and not n.get("isPrivate")]
-                cursor = info.get("endCursor") if info.get("hasNextPage") else None
-                if info.get("hasNextPage"):
+                try:
+                    connection = obj(node, "repositories")
+                    nodes = field(connection, "nodes", list, required=True)
+                    info = obj(connection, "pageInfo")
+                    has_next = field(info, "hasNextPage", bool)
+                    cursor = field(info, "endCursor", str) if has_next else None
+                    total = count(connection, "totalCount")
+                except BadItem as error:  # the page itself: its account fails
+                    raise MalformedResponse(
+                        f"a malformed page of '{page.account.login}': {error}"
+                    ) from error
+                nodes = [n for n in nodes if n and not (isinstance(n, dict) and n.get("isPrivate"))]
+                total = declared.setdefault(page.account.key, total)
+                self._bound(page.account, total, listed, len(nodes))
+                if has_next:
                     key = (page.account.key, str(cursor))
                     if not cursor or key in seen_cursors:
                         raise MalformedResponse(
@@ -570,62 +658,83 @@ class GitHubForge(Forge):
                     pending.append(_Page(page.account, PAGE_SIZE, cursor))
                 yield page.account, nodes, cursor
 
+    def _bound(
+        self, account: OwnerConfig, total: int, listed: dict[str, tuple[int, int]], size: int
+    ) -> None:
+        """Fail an account whose pages go on past the ``totalCount`` GitHub declared on its
+        first page (by a margin: repositories created while paging): fresh cursors for ever
+        are not pages."""
+        pages, seen = listed.get(account.key, (0, 0))
+        pages, seen = pages + 1, seen + size
+        listed[account.key] = (pages, seen)
+        margin = max(PAGE_SIZE, total // 10)
+        if seen > total + margin or pages > (total + margin) // MIN_PAGE_SIZE + 2:
+            raise EndlessPages(
+                f"'{account.login}': {pages} pages and {seen} repositories, but GitHub "
+                f"declared {total}: listing stopped"
+            )
+
     # --- mapping ------------------------------------------------------------------------------
 
-    def _owner(self, node: dict[str, Any]) -> OwnerRecord:
-        is_org = node.get("__typename") == "Organization"
+    def _owner(self, node: Any) -> OwnerRecord:
+        """Map an account's profile, every field checked for its type (``BadItem``)."""
+        is_org = field(node, "__typename", str) == "Organization"
         return OwnerRecord(
             forge=self.host,
-            login=node["login"],
+            login=field(node, "login", str, required=True),
             kind="organization" if is_org else "user",
-            name=node.get("name") or None,
-            description=(node.get("description") if is_org else node.get("bio")) or None,
-            website=node.get("websiteUrl") or None,
-            email=(node.get("email") if is_org else node.get("userEmail")) or None,
-            location=node.get("location") or None,
-            avatar_url=node.get("avatarUrl") or None,
-            created_at=node.get("createdAt"),
-            repositories_count=_total(node.get("repositories")),
+            name=field(node, "name", str) or None,
+            description=field(node, "description" if is_org else "bio", str) or None,
+            website=field(node, "websiteUrl", str) or None,
+            email=field(node, "email" if is_org else "userEmail", str) or None,
+            location=field(node, "location", str) or None,
+            avatar_url=field(node, "avatarUrl", str) or None,
+            created_at=field(node, "createdAt", str),
+            repositories_count=count(obj(node, "repositories"), "totalCount"),
         )
 
-    def _repository(self, node: dict[str, Any]) -> Repository:
-        owner, _, name = node["nameWithOwner"].partition("/")
+    def _repository(self, node: Any) -> Repository:
+        """Map one repository node, every field checked for its type (``BadItem``)."""
+        full_name: str = field(node, "nameWithOwner", str, required=True)
+        owner, _, name = full_name.partition("/")
+        if not owner or not name:
+            raise BadItem(f"'nameWithOwner' is not OWNER/NAME: {full_name[:80]!r}")
         files = _root_files(node)
-        licence_info = node.get("licenseInfo")
+        licence_info = field(node, "licenseInfo", dict)
         if licence_info:
             # GitHub still answers SPDX's deprecated bare ids (GPL-3.0): stored as current ones.
-            licence = normalise(licence_info.get("spdxId")) or "NOASSERTION"
+            licence = normalise(field(licence_info, "spdxId", str)) or "NOASSERTION"
         else:
             licence = "NOASSERTION" if files.has_licence_file else "NONE"
-        branch = node.get("defaultBranchRef") or {}
-        target = branch.get("target") or {}
+        branch = obj(node, "defaultBranchRef")
+        target = obj(branch, "target")
         topics = tuple(
-            t["topic"]["name"]
-            for t in (node.get("repositoryTopics") or {}).get("nodes") or []
-            if t and t.get("topic")
+            field(obj(t, "topic"), "name", str, required=True)
+            for t in items(obj(node, "repositoryTopics"), "nodes")
+            if t is not None and obj(t, "topic")
         )
         return Repository(
             forge=self.host,
             owner=owner,
             name=name,
-            url=node["url"],
-            description=node.get("description") or None,
-            homepage=node.get("homepageUrl") or None,
-            default_branch=branch.get("name"),
-            language=(node.get("primaryLanguage") or {}).get("name"),
+            url=field(node, "url", str, required=True),
+            description=field(node, "description", str) or None,
+            homepage=field(node, "homepageUrl", str) or None,
+            default_branch=field(branch, "name", str),
+            language=field(obj(node, "primaryLanguage"), "name", str),
             topics=topics,
             licence=licence,
             licence_source="forge",
-            is_fork=bool(node.get("isFork")),
-            is_archived=bool(node.get("isArchived")),
-            is_template=bool(node.get("isTemplate")),
-            created_at=node.get("createdAt"),
-            updated_at=node.get("updatedAt"),
-            pushed_at=node.get("pushedAt"),
-            last_commit_at=target.get("committedDate"),
-            stars=int(node.get("stargazerCount") or 0),
-            forks=int(node.get("forkCount") or 0),
-            open_issues=_total(node.get("issues")),
+            is_fork=bool(field(node, "isFork", bool)),
+            is_archived=bool(field(node, "isArchived", bool)),
+            is_template=bool(field(node, "isTemplate", bool)),
+            created_at=field(node, "createdAt", str),
+            updated_at=field(node, "updatedAt", str),
+            pushed_at=field(node, "pushedAt", str),
+            last_commit_at=field(target, "committedDate", str),
+            stars=count(node, "stargazerCount"),
+            forks=count(node, "forkCount"),
+            open_issues=count(obj(node, "issues"), "totalCount"),
             has_readme=files.has_readme,
             has_licence_file=files.has_licence_file,
             has_contributing=files.has_contributing,
@@ -634,9 +743,37 @@ class GitHubForge(Forge):
         )
 
 
-def _root_files(node: dict[str, Any]) -> RootFiles:
-    tree = node.get("object") or {}
-    return classify((e["name"], e["type"]) for e in tree.get("entries") or [])
+def _root_files(node: Any) -> RootFiles:
+    entries = items(obj(node, "object"), "entries")
+    return classify(
+        (field(e, "name", str, required=True), field(e, "type", str, required=True))
+        for e in entries
+    )
+
+
+def _object(value: Any) -> dict[str, Any]:
+    """``value`` if it is an object, else ``{}``: for parts of an answer that may be absent."""
+    return value if isinstance(value, dict) else {}
+
+
+class _Redirected(requests.RequestException):
+    """GitHub's API answered a redirection, which the crawler never follows."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _refuse_redirect(response: requests.Response, *_args: Any, **_kwargs: Any) -> None:
+    """A 3xx answer to an API call is an error for that request, never data (PyGithub would
+    take a 302's body as the answer, or raise a bare RuntimeError on a 301)."""
+    if 300 <= response.status_code < 400:
+        location = response.headers.get("Location", "")[:200]
+        raise _Redirected(
+            f"GitHub answered HTTP {response.status_code} (to {location or 'nowhere'}): "
+            "a redirection is not followed",
+            response.status_code,
+        )
 
 
 def _job(items: Sequence[tuple[OwnerConfig, _Surveyed]]) -> Job:
@@ -647,13 +784,13 @@ def _signature(node: dict[str, Any]) -> str:
     """What changes when any of the account's repositories is created, deleted, pushed to or
     updated: the count and the latest pushedAt and updatedAt."""
 
-    def latest(alias: str, field: str) -> str:
-        nodes = (node.get(alias) or {}).get("nodes") or []
-        return str(nodes[0].get(field)) if nodes and nodes[0] else "-"
+    def latest(alias: str, name: str) -> str:
+        nodes = items(obj(node, alias), "nodes")
+        return str(field(nodes[0], name, str)) if nodes and nodes[0] else "-"
 
     return "|".join(
         (
-            str(_total(node.get("repositories"))),
+            str(count(obj(node, "repositories"), "totalCount")),
             latest("lastPushed", "pushedAt"),
             latest("lastUpdated", "updatedAt"),
         )
@@ -674,12 +811,6 @@ class _GraphQLRateLimited(Exception):
     def __init__(self, message: str, wait: float) -> None:
         super().__init__(message)
         self.wait = wait
-
-
-def _total(connection: Any) -> int:
-    if isinstance(connection, dict):
-        return int(connection.get("totalCount") or 0)
-    return 0
 
 
 def _error_message(data: Any) -> str:

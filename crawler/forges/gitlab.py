@@ -25,7 +25,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import math
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -35,11 +37,14 @@ import gitlab
 import requests
 from gitlab.exceptions import GitlabAuthenticationError, GitlabError, GitlabHttpError
 
+from crawler.forges.answers import BadItem, count, field, obj, retry_after
 from crawler.forges.base import (
     USER_AGENT,
     AccountNotFound,
+    AnswerFailed,
     AuthenticationError,
     Emit,
+    EndlessPages,
     Forge,
     ForgeUnavailable,
     Job,
@@ -49,6 +54,7 @@ from crawler.forges.base import (
     RateLimited,
 )
 from crawler.forges.session import AccountMoved, ForgeSession, origin
+from crawler.forges.transport import AnswerCutOff, AnswerError, read_body
 from crawler.licences import NOASSERTION, NONE, detect_files
 from crawler.metrics import activity_cutoffs
 from crawler.models import (
@@ -57,6 +63,7 @@ from crawler.models import (
     OwnerConfig,
     Repository,
     RepositoryPage,
+    repository_id,
 )
 from crawler.publiccode import validate
 from crawler.redact import mask
@@ -101,8 +108,12 @@ class GitLabForge(Forge):
     def _client(self) -> gitlab.Gitlab:
         client: gitlab.Gitlab | None = getattr(self._local, "client", None)
         if client is None:
-            # Follows no redirect and sends nothing outside the API's origin (forges/session.py).
+            # Follows no redirect and sends nothing outside the API's origin (forges/session.py);
+            # every answer is read within a deadline and a size cap (forges/transport.py).
             session = ForgeSession(self.config.api_url)
+            adapter = self.http_adapter()
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
             session.hooks["response"].append(self._on_response)
             client = gitlab.Gitlab(
                 url=self.config.api_url.removesuffix(API_SUFFIX),
@@ -123,18 +134,31 @@ class GitLabForge(Forge):
         self.count_request(int(remaining) if remaining.isdigit() else None)
         if response.status_code == 304:
             self.not_modified += 1
+        # python-gitlab sleeps int(Retry-After) and int(RateLimit-Reset) - now, which fail on
+        # an HTTP date, a negative number or garbage: rewrite them as whole seconds, or drop them.
+        headers = response.headers
+        asked = retry_after(headers.get("Retry-After"))
+        if "Retry-After" in headers:
+            if asked is None:
+                del headers["Retry-After"]
+            else:
+                # (a 5xx asking more than allowed is retried after the allowed wait)
+                headers["Retry-After"] = str(math.ceil(min(asked, self.retry.max_wait)))
+        reset = headers.get("RateLimit-Reset", "")
+        if reset and not reset.isdigit():
+            del headers["RateLimit-Reset"]
         if response.status_code == 429:
-            retry_after = response.headers.get("Retry-After", "")
-            reset = response.headers.get("RateLimit-Reset", "")
             wait = 0.0
-            if retry_after.isdigit():
-                wait = float(retry_after)
+            if asked is not None:
+                wait = asked
             elif reset.isdigit():
                 wait = int(reset) - dt.datetime.now(dt.UTC).timestamp()
             if wait > self.retry.max_wait:
                 raise _TooLongWait(wait)
 
-    def _get(self, path: str, params: dict[str, Any] | None = None) -> requests.Response:
+    def _get(
+        self, path: str, params: dict[str, Any] | None = None, *, streamed: bool = False
+    ) -> requests.Response:
         """One GET through python-gitlab; every failure becomes a ``ForgeError``."""
         try:
             with self._slots:
@@ -143,6 +167,7 @@ class GitLabForge(Forge):
                     path,
                     query_data=params or {},
                     max_retries=self.retry.attempts - 1,
+                    streamed=streamed,
                 )
         except _TooLongWait as error:
             raise RateLimited(
@@ -164,8 +189,12 @@ class GitLabForge(Forge):
             raise QueryRejected(message, status) from error
         except GitlabError as error:
             raise MalformedResponse(str(error)[:300]) from error
+        except AnswerError as error:
+            raise AnswerFailed(str(error)) from error
         except (requests.ConnectionError, requests.Timeout) as error:
             raise ForgeUnavailable(f"cannot reach {self.config.api_url}: {error}") from error
+        except requests.RequestException as error:  # e.g. a body cut off, after retries
+            raise AnswerFailed(f"{path}: {error}") from error
         assert isinstance(response, requests.Response)
         return response
 
@@ -178,15 +207,47 @@ class GitLabForge(Forge):
     def _listing(
         self, path: str, params: dict[str, Any], cursor: str | None
     ) -> Iterator[tuple[list[dict[str, Any]], str | None]]:
-        """Every page of a listing, from ``cursor`` if given, with the cursor after each."""
+        """Every page of a listing, from ``cursor`` if given, with the cursor after each.
+
+        A listing that goes on past what the forge declared on its first page (``X-Total``,
+        ``X-Total-Pages``, by a margin; ``RetryPolicy.max_pages`` when it declares nothing, as
+        keyset listings do) fails: fresh cursors for ever are not pages."""
         seen: set[str] = set()
         current: str = cursor or path
         first_params: dict[str, Any] | None = None if cursor else params
+        max_pages = self.retry.max_pages
+        max_items: int | None = None
+        pages = listed = 0
         while True:
+            self.check_deadline(path)
             response = self._get(current, first_params)
             items = self._json(response)
             if not isinstance(items, list):
                 raise MalformedResponse(f"{current}: a listing that is not a JSON array")
+            if pages == 0:
+                total_pages = _declared(response, "X-Total-Pages")
+                if total_pages is not None:
+                    max_pages = min(max_pages, total_pages + max(2, total_pages // 10))
+                total = _declared(response, "X-Total")
+                if total is not None:
+                    max_items = total + max(PAGE_SIZE, total // 10)
+            pages += 1
+            listed += len(items)
+            if pages > max_pages or (max_items is not None and listed > max_items):
+                declared = ", ".join(
+                    f"{name} {response.headers[name]}"
+                    for name in ("X-Total", "X-Total-Pages")
+                    if name in response.headers
+                )
+                raise EndlessPages(
+                    f"{path}: {pages} pages and {listed} items, more than "
+                    + (
+                        f"the forge declared ({declared})"
+                        if declared
+                        else f"at most {max_pages} pages"
+                    )
+                    + ": listing stopped"
+                )
             following = _next_page(response, self.config.api_url)
             if following is not None:
                 if following in seen or following == current:
@@ -248,12 +309,18 @@ class GitLabForge(Forge):
         if kind == "group":
             params.update(include_subgroups="true", with_shared="false")
         for items, cursor in self._listing(path, params, self._resume_cursor(account)):
-            repositories = self._projects(items)
+            repositories, _ = self._projects(items, account, emit)
             self.page(emit, account, RepositoryPage(account, repositories, cursor), cursor)
         emit(AccountDone(account, owner, signature=kind))
 
     def _profile(self, account: OwnerConfig) -> Owner:
         """The group, else the user, of that path."""
+        try:
+            return self._read_profile(account)
+        except BadItem as error:
+            raise MalformedResponse(f"the profile of '{account.login}': {error}") from error
+
+    def _read_profile(self, account: OwnerConfig) -> Owner:
         try:
             group = self._json(
                 self._get(f"/groups/{quote(account.login, safe='')}", {"with_projects": "false"})
@@ -269,27 +336,25 @@ class GitLabForge(Forge):
             user = users[0]
             return Owner(
                 forge=self.host,
-                login=str(user.get("username") or account.login),
+                login=field(user, "username", str) or account.login,
                 kind="user",
-                name=user.get("name") or None,
-                description=user.get("bio") or None,
-                website=user.get("website_url") or None,
-                email=user.get("public_email") or None,
-                location=user.get("location") or None,
-                avatar_url=user.get("avatar_url") or None,
-                created_at=iso(user.get("created_at")),
+                name=field(user, "name", str) or None,
+                description=field(user, "bio", str) or None,
+                website=field(user, "website_url", str) or None,
+                email=field(user, "public_email", str) or None,
+                location=field(user, "location", str) or None,
+                avatar_url=field(user, "avatar_url", str) or None,
+                created_at=iso(field(user, "created_at", str)),
             )
-        if not isinstance(group, dict):
-            raise MalformedResponse(f"{account.login}: a group that is not a JSON object")
         return Owner(
             forge=self.host,
-            login=str(group.get("full_path") or account.login),
+            login=field(group, "full_path", str) or account.login,
             kind="group",
-            name=group.get("name") or None,
-            description=group.get("description") or None,
-            website=group.get("web_url") or None,
-            avatar_url=group.get("avatar_url") or None,
-            created_at=iso(group.get("created_at")),
+            name=field(group, "name", str) or None,
+            description=field(group, "description", str) or None,
+            website=field(group, "web_url", str) or None,
+            avatar_url=field(group, "avatar_url", str) or None,
+            created_at=iso(field(group, "created_at", str)),
         )
 
     def _instance(self, account: OwnerConfig, emit: Emit) -> None:
@@ -301,8 +366,8 @@ class GitLabForge(Forge):
             "per_page": PAGE_SIZE,
         }
         for items, cursor in self._listing("/projects", params, self._resume_cursor(account)):
-            repositories = self._projects(items)
-            namespaces = {o.id: o for o in (self._namespace(p) for p in items) if o is not None}
+            repositories, valid = self._projects(items, account, emit)
+            namespaces = {o.id: o for o in (self._namespace(p) for p in valid) if o is not None}
             page = RepositoryPage(account, repositories, cursor, tuple(namespaces.values()))
             self.page(emit, account, page, cursor)
         emit(AccountDone(account, None))
@@ -322,35 +387,59 @@ class GitLabForge(Forge):
 
     # --- projects -----------------------------------------------------------------------------
 
-    def _projects(self, items: list[dict[str, Any]]) -> tuple[Repository, ...]:
-        public = [p for p in items if p.get("visibility", "public") == "public"]
-        listed = [self._project(p) for p in public]
+    def _projects(
+        self, items: list[Any], account: OwnerConfig, emit: Emit
+    ) -> tuple[tuple[Repository, ...], list[dict[str, Any]]]:
+        """A page's public projects with their details, and the items they come from; a
+        malformed item is skipped (and reported), the rest of the page kept."""
+        public: list[dict[str, Any]] = []
+        listed: list[Repository] = []
+        for index, item in enumerate(items):
+            try:
+                if (field(item, "visibility", str) or "public") != "public":
+                    continue
+                listed.append(self._project(item))
+            except BadItem as error:
+                path = item.get("path_with_namespace") if isinstance(item, dict) else None
+                place = f"project '{path}'" if isinstance(path, str) else f"item {index}"
+                owner, _, name = path.rpartition("/") if isinstance(path, str) else ("", "", "")
+                known = repository_id(self.host, owner, name) if owner and name else None
+                self.skip(emit, account, f"{account.login or self.host}: {place}", error, known)
+                continue
+            public.append(item)
         # Details (tree, licence) only for what changed, fetched four at a time.
-        return tuple(self._details.map(self._with_details, listed, public))
+        return tuple(self._details.map(self._with_details, listed, public)), public
 
     def _project(self, project: dict[str, Any]) -> Repository:
-        namespace = project.get("namespace") or {}
-        full_path = str(project.get("path_with_namespace") or "")
+        """Map one project of a listing, every field checked for its type (``BadItem``)."""
+        full_path: str = field(project, "path_with_namespace", str, required=True)
         owner, _, name = full_path.rpartition("/")
         if not owner or not name:
-            raise MalformedResponse(f"project {project.get('id')} without path_with_namespace")
-        topics = project.get("topics") or project.get("tag_list") or []
+            raise BadItem(f"'path_with_namespace' is not a path: {full_path[:80]!r}")
+        field(project, "id", int, required=True)
+        field(project, "empty_repo", bool)
+        topics = field(project, "topics", list) or field(project, "tag_list", list) or []
+        if not all(isinstance(t, str) for t in topics):
+            raise BadItem("'topics' holds something else than strings")
+        description: str = field(project, "description", str) or ""
         return Repository(
             forge=self.host,
-            owner=str(namespace.get("full_path") or owner),
+            owner=field(obj(project, "namespace"), "full_path", str) or owner,
             name=name,
-            url=str(project.get("web_url") or f"https://{self.host}/{full_path}"),
-            description=(project.get("description") or "").strip() or None,
-            default_branch=project.get("default_branch") or None,
-            topics=tuple(str(t) for t in topics),
-            is_fork=bool(project.get("forked_from_project")),
-            is_archived=bool(project.get("archived")),
-            created_at=iso(project.get("created_at")),
-            updated_at=iso(project.get("updated_at") or project.get("last_activity_at")),
-            pushed_at=iso(project.get("last_activity_at")),
-            stars=int(project.get("star_count") or 0),
-            forks=int(project.get("forks_count") or 0),
-            open_issues=int(project.get("open_issues_count") or 0),
+            url=field(project, "web_url", str) or f"https://{self.host}/{full_path}",
+            description=description.strip() or None,
+            default_branch=field(project, "default_branch", str) or None,
+            topics=tuple(topics),
+            is_fork=bool(field(project, "forked_from_project", dict)),
+            is_archived=bool(field(project, "archived", bool)),
+            created_at=iso(field(project, "created_at", str)),
+            updated_at=iso(
+                field(project, "updated_at", str) or field(project, "last_activity_at", str)
+            ),
+            pushed_at=iso(field(project, "last_activity_at", str)),
+            stars=count(project, "star_count"),
+            forks=count(project, "forks_count"),
+            open_issues=count(project, "open_issues_count"),
         )
 
     def _with_details(self, repository: Repository, project: dict[str, Any]) -> Repository:
@@ -440,22 +529,38 @@ class GitLabForge(Forge):
             for items, _cursor in self._listing(
                 f"/projects/{project_id}/repository/tree", params, None
             ):
-                entries.extend((str(e.get("name")), str(e.get("type"))) for e in items)
+                # A malformed entry is not a file: the rest of the tree still counts.
+                entries.extend(
+                    (e["name"], e["type"])
+                    for e in items
+                    if isinstance(e, dict)
+                    and isinstance(e.get("name"), str)
+                    and isinstance(e.get("type"), str)
+                )
         except AccountNotFound:
             return None
         return entries
 
     def _raw(self, project_id: Any, repository: Repository, path: str, limit: int) -> bytes | None:
-        """A file's raw content (at most ``limit`` bytes); ``None`` when it is gone since the
-        tree was listed."""
-        try:
-            response = self._get(
-                f"/projects/{project_id}/repository/files/{quote(path, safe='')}/raw",
-                {"ref": repository.default_branch},
-            )
-        except AccountNotFound:
-            return None
-        return response.content[:limit]
+        """A file's raw content (at most ``limit`` bytes: no more is read); ``None`` when it
+        is gone since the tree was listed. A body cut off is asked again, like any request."""
+        for attempt in range(1, self.retry.attempts + 1):
+            try:
+                response = self._get(
+                    f"/projects/{project_id}/repository/files/{quote(path, safe='')}/raw",
+                    {"ref": repository.default_branch},
+                    streamed=True,
+                )
+            except AccountNotFound:
+                return None
+            try:
+                deadline = time.monotonic() + self.retry.answer_deadline
+                return read_body(response, limit, deadline, truncate=True)
+            except AnswerCutOff as error:
+                if attempt == self.retry.attempts:
+                    raise AnswerFailed(f"{repository.id}/{path}: {error}") from error
+                time.sleep(self.retry.delay(attempt))
+        raise AssertionError("unreachable")
 
     def _last_commit(self, project_id: Any, repository: Repository) -> str | None:
         """The default branch's last commit date, for a project active recently enough."""
@@ -474,6 +579,12 @@ class GitLabForge(Forge):
         if not isinstance(commits, list) or not commits or not isinstance(commits[0], dict):
             return None
         return iso(commits[0].get("committed_date"))
+
+
+def _declared(response: requests.Response, header: str) -> int | None:
+    """A count the forge declares in a header (X-Total, X-Total-Pages), if it is one."""
+    value = response.headers.get(header, "").strip()
+    return int(value) if value.isdigit() else None
 
 
 def _next_page(response: requests.Response, api_url: str) -> str | None:
