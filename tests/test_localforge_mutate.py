@@ -132,3 +132,24 @@ def test_the_daily_crawl_sees_every_change(
         assert licence.startswith(new) and not licence.startswith(old + "-"), (rid, licence)
     # a daily run asks again only what changed: far fewer requests than the first crawl
     assert forge.requests() - sent_first < sent_first / 2
+
+
+def test_a_replaced_licence_file_is_read_again_from_its_text(tmp_path: Path) -> None:
+    """On GitLab the crawler detects the licence from the file's text: the text changed."""
+    dataset = Dataset.load()
+    host = small_gitlab_host(dataset)
+    with LocalForge(dataset) as forge:
+        document = shaped_like_real(dataset, forge.api_url)
+        path = tmp_path / "organisations.yml"
+        path.write_text(yaml.safe_dump({host: document[host]}), encoding="utf-8")
+        config = load_config(path)
+        environ = {v: "test-token" for f in config.forges for v in token_variables(f)}
+        db = store.open_db()
+        crawl(config, db, environ=environ, retry=QUICK)
+        changes = mutate(dataset, 0.3, now=NOW, seed=2, hosts=[host])
+        assert changes.licence_changed
+        crawl(config, db, environ=environ, retry=QUICK)
+    for rid, (old, new) in changes.licence_changed.items():
+        row = db.table("repositories").get(rid)
+        assert row["licence"].startswith(new), (rid, old, row["licence"])
+        assert row["licence_source"] != "forge"
