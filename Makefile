@@ -40,5 +40,9 @@ bench: install
 	$(BIN)/python bench/crawl_github.py
 	$(BIN)/python bench/crawl_gitlab.py
 
+.PHONY: bench-pipeline
+bench-pipeline: install
+	$(BIN)/python bench/pipeline.py
+
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache
