@@ -85,26 +85,30 @@ def crawl(config: Path, db_path: Path, port: int, env: dict[str, str]) -> CrawlF
 
 @dataclass(frozen=True)
 class StepFigures:
-    """One command run as a child process: its wall time, its own peak resident memory and its
-    exit status."""
+    """One command run as a child process: its wall time, its own peak resident memory, its
+    exit status and the processor time it used (user + system: what the machine's load does
+    not stretch)."""
 
     seconds: float
     peak_memory_mb: int
     returncode: int
+    cpu_seconds: float = 0.0
 
 
 #: Runs ``python -m crawler ARGS`` and, at exit, writes the process's own peak resident memory
-#: (``VmHWM``) to the file named by ``BENCH_PEAK_FILE``. ``ru_maxrss`` cannot tell it: on Linux,
-#: exec records the parent's high-water mark in the child's ``maxrss``, so a child started by
-#: a benchmark that holds 50,000 repositories would report the benchmark's memory.
+#: (``VmHWM``, kB) and processor time (s) to the file named by ``BENCH_PEAK_FILE``.
+#: ``ru_maxrss`` cannot tell the memory: on Linux, exec records the parent's high-water mark
+#: in the child's ``maxrss``, so a child started by a benchmark that holds 50,000 repositories
+#: would report the benchmark's memory.
 _PEAK_WRAPPER = """
 import atexit, os, runpy, sys
 
 def _peak():
     with open("/proc/self/status", encoding="ascii") as status:
         kb = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+    cpu = sum(os.times()[:2])
     with open(os.environ["BENCH_PEAK_FILE"], "w", encoding="ascii") as out:
-        out.write(kb)
+        out.write(f"{kb} {cpu:.1f}")
 
 atexit.register(_peak)
 sys.argv = ["codegouv", *sys.argv[1:]]
@@ -130,8 +134,8 @@ def run_step(command: list[str], env: dict[str, str], log_path: Path) -> StepFig
             check=False,
         )
         seconds = time.monotonic() - started
-    peak_kb = int(peak_file.read_text(encoding="ascii")) if peak_file.exists() else 0
-    return StepFigures(round(seconds, 1), round(peak_kb / 1024), result.returncode)
+    peak_kb, cpu = peak_file.read_text(encoding="ascii").split() if peak_file.exists() else [0, 0]
+    return StepFigures(round(seconds, 1), round(int(peak_kb) / 1024), result.returncode, float(cpu))
 
 
 def load_average() -> str:

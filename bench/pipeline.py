@@ -14,8 +14,8 @@ details to ``--out`` (JSON).
         [--changed 0.02]
 
 The default scales give the DESIGN.md benchmark's 2,500 accounts and 50,000 repositories: the
-sample holds 82 GitHub accounts (2,105 repositories) and 534 GitLab namespaces (2,606 public
-projects); 22 and 2 replicas make 2,872 accounts and 51,522 repositories.
+sample holds 82 GitHub accounts (2,105 repositories) and 536 GitLab namespaces (2,606 public
+projects); 22 and 2 replicas make 2,876 accounts and 51,522 repositories.
 """
 
 from __future__ import annotations
@@ -221,6 +221,11 @@ def _sent(
     return dict(sent)
 
 
+def _n(number: int) -> str:
+    """A whole number written the French way (``51 522``)."""
+    return f"{number:,}".replace(",", "\u202f")
+
+
 def readme_lines(r: dict[str, Any]) -> list[str]:
     first, daily = r["first"], r["daily"]
 
@@ -230,24 +235,24 @@ def readme_lines(r: dict[str, Any]) -> list[str]:
     first_crawl = first["steps"]["crawl"]["seconds"]
     crawl_mb = max(run["steps"]["crawl"]["peak_memory_mb"] for run in (first, daily))
     lines = [
-        f"Mesuré le {r['date']} : {r['accounts']:,} comptes ({len(r['whole_instances'])} "
+        f"Mesuré le {r['date']} : {_n(r['accounts'])} comptes ({len(r['whole_instances'])} "
         f"instances GitLab parcourues en entier), {r['hosts']} hôtes, "
-        f"{r['public_repositories']:,} dépôts publics ("
-        + ", ".join(f"{k} {n:,}" for k, n in r["by_kind"].items())
+        f"{_n(r['public_repositories'])} dépôts publics ("
+        + ", ".join(f"{k} {_n(n)}" for k, n in r["by_kind"].items())
         + f"), latence {r['latency_ms']} ms, échelle {r['scale']} (GitLab {r['gitlab_scale']}). "
         f"Charge de la machine (load average 1/5/15 min) : {r['load_average_start']} au début, "
         f"{r['load_average_end']} à la fin.",
         "",
-        "| exécution | étape | durée | mémoire max | statut |",
-        "|---|---|---:|---:|---:|",
+        "| exécution | étape | durée | temps processeur | mémoire max | statut |",
+        "|---|---|---:|---:|---:|---:|",
     ]
     for label, run in (("première", first), ("quotidienne", daily)):
         for step, f in run["steps"].items():
             lines.append(
-                f"| {label} | {step} | {f['seconds']} s | {f['peak_memory_mb']} MB "
-                f"| {f['returncode']} |"
+                f"| {label} | {step} | {f['seconds']} s | {f['cpu_seconds']} s "
+                f"| {f['peak_memory_mb']} MB | {f['returncode']} |"
             )
-        lines.append(f"| {label} | **total** | **{run['total_s']} s** | | |")
+        lines.append(f"| {label} | **total** | **{run['total_s']} s** | | | |")
     lines += [
         "",
         "Étapes de la publication (build.json, secondes) : première "
@@ -262,7 +267,7 @@ def readme_lines(r: dict[str, Any]) -> list[str]:
     for label, run in (("première", first), ("quotidienne", daily)):
         for kind, k in run["crawl"]["per_kind"].items():
             lines.append(
-                f"| {label} | {kind} | {k['requests']:,} | {k['repositories']:,} "
+                f"| {label} | {kind} | {_n(k['requests'])} | {_n(k['repositories'])} "
                 f"| {k['per_repository']:.4f} |"
             )
     m = r["mutation"]
@@ -283,7 +288,7 @@ def readme_lines(r: dict[str, Any]) -> list[str]:
         "",
         f"Plancher imposé par la politesse : l'hôte le plus sollicité "
         f"({first['crawl']['busiest_host']['host']}, "
-        f"{first['crawl']['busiest_host']['requests']:,} requêtes au premier parcours) ne reçoit "
+        f"{_n(first['crawl']['busiest_host']['requests'])} requêtes au premier parcours) ne reçoit "
         f"que {PER_HOST} requêtes à la fois, soit au moins {first['politeness_floor_s']} s à "
         f"{r['latency_ms']} ms par requête, quel que soit le reste.",
     ]
