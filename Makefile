@@ -6,7 +6,7 @@ STAMP := $(VENV)/.install.stamp
 DB ?= data/inventory.db
 PORT ?= 8001
 
-.PHONY: install demo test test-all lint crawl serve bench clean site-deps
+.PHONY: install demo test test-all lint crawl serve bench clean site-deps node-deps
 
 install: $(STAMP)
 
@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 # The demo has its own database and published folder (data/demo/), never $(DB).
-demo: install
+demo: install node-deps
 	$(BIN)/codegouv demo --port $(PORT)
 
 # Tests run in parallel (pytest-xdist): one worker per core, at most 4.
@@ -39,7 +39,7 @@ crawl: install
 	$(BIN)/codegouv crawl --db $(DB)
 
 .PHONY: publish
-publish: install
+publish: install node-deps
 	$(BIN)/codegouv publish --db $(DB)
 
 OUT ?= public
@@ -51,10 +51,16 @@ bench: install
 	$(BIN)/python bench/crawl_github.py
 	$(BIN)/python bench/crawl_gitlab.py
 
+.PHONY: bench-pipeline
+bench-pipeline: install node-deps
+	$(BIN)/python bench/pipeline.py
+
 # --- static site: DSFR and axe-core from npm (lock file), Debian's chromium for browser tests ---
 NODE_STAMP := node_modules/.install.stamp
 
-site-deps: $(NODE_STAMP)
+node-deps: $(NODE_STAMP)
+
+site-deps: node-deps
 	test -x /usr/bin/chromium || { apt-get update && apt-get install -y chromium; } \
 		|| echo "chromium n'a pas pu être installé : les tests du navigateur seront ignorés"
 

@@ -1,5 +1,6 @@
-"""What the crawl benchmarks share: a local forge in its own process, the crawler in another,
-and the figures written into a section of bench/README.md."""
+"""What the benchmarks share: a local forge in its own process, the crawler in another,
+each step of the chain measured in its own child process, and the figures written into a
+section of bench/README.md."""
 
 from __future__ import annotations
 
@@ -80,6 +81,66 @@ def crawl(config: Path, db_path: Path, port: int, env: dict[str, str]) -> CrawlF
     count = db.execute("select count(*) from repositories where removed_at is null").fetchone()[0]
     db.close()
     return CrawlFigures(round(seconds, 1), forge_requests(port) - before, count, round(peak))
+
+
+@dataclass(frozen=True)
+class StepFigures:
+    """One command run as a child process: its wall time, its own peak resident memory, its
+    exit status and the processor time it used (user + system: what the machine's load does
+    not stretch)."""
+
+    seconds: float
+    peak_memory_mb: int
+    returncode: int
+    cpu_seconds: float = 0.0
+
+
+#: Runs ``python -m crawler ARGS`` and, at exit, writes the process's own peak resident memory
+#: (``VmHWM``, kB) and processor time (s) to the file named by ``BENCH_PEAK_FILE``.
+#: ``ru_maxrss`` cannot tell the memory: on Linux, exec records the parent's high-water mark
+#: in the child's ``maxrss``, so a child started by a benchmark that holds 50,000 repositories
+#: would report the benchmark's memory.
+_PEAK_WRAPPER = """
+import atexit, os, runpy, sys
+
+def _peak():
+    with open("/proc/self/status", encoding="ascii") as status:
+        kb = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+    cpu = sum(os.times()[:2])
+    with open(os.environ["BENCH_PEAK_FILE"], "w", encoding="ascii") as out:
+        out.write(f"{kb} {cpu:.1f}")
+
+atexit.register(_peak)
+sys.argv = ["codegouv", *sys.argv[1:]]
+runpy.run_module("crawler", run_name="__main__", alter_sys=True)
+"""
+
+
+def run_step(command: list[str], env: dict[str, str], log_path: Path) -> StepFigures:
+    """Run ``codegouv COMMAND…`` (``python -m crawler``) in ``ROOT`` as a child process, its
+    output appended to ``log_path``; its peak memory is its own (``VmHWM`` at exit)."""
+    peak_file = log_path.with_suffix(".peak")
+    peak_file.unlink(missing_ok=True)
+    with log_path.open("ab") as log:
+        log.write(f"$ codegouv {' '.join(command)}\n".encode())
+        log.flush()
+        started = time.monotonic()
+        result = subprocess.run(
+            [sys.executable, "-c", _PEAK_WRAPPER, *command],
+            cwd=ROOT,
+            env={**os.environ, **env, "BENCH_PEAK_FILE": str(peak_file)},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
+        seconds = time.monotonic() - started
+    peak_kb, cpu = peak_file.read_text(encoding="ascii").split() if peak_file.exists() else [0, 0]
+    return StepFigures(round(seconds, 1), round(int(peak_kb) / 1024), result.returncode, float(cpu))
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minutes load averages, as ``uptime`` prints them."""
+    return ", ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def update_readme(section: str, lines: list[str]) -> None:

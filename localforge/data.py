@@ -926,6 +926,29 @@ class Dataset:
             self._changed()
             return new
 
+    def add_repository(self, repo: Repository) -> Repository:
+        """Add a repository (a GitLab project), as if it had been created upstream; its owner
+        must exist and its id must be new on its host.
+
+        Raises:
+            KeyError: its owner is unknown.
+            ValueError: its id or its name is taken.
+        """
+        with self._lock:
+            key = repo.owner.lower()
+            if key not in self._accounts.get(repo.host, {}):
+                raise KeyError(f"{repo.host}/{repo.owner}")
+            if (repo.host, repo.database_id) in self._repos_by_id:
+                raise ValueError(f"id {repo.database_id} already used on {repo.host}")
+            owned = self._repos[repo.host].get(key, [])
+            if any(r.name.lower() == repo.name.lower() for r in owned):
+                raise ValueError(f"{repo.host}/{repo.full_name} already exists")
+            self._repos[repo.host][key] = sorted([*owned, repo], key=_repo_order)
+            self._repos_by_id[(repo.host, repo.database_id)] = repo
+            self._replace_count(repo.host, key)
+            self._changed()
+            return repo
+
     def _changed(self) -> None:
         self._shared = None
         self.version += 1
