@@ -67,7 +67,7 @@ def make_demo_db(workdir: Path) -> Path:
     with LocalForge(dataset) as forge:
         full = load_config(
             demo.write_demo_config(forge, workdir / "organisations.yml"),
-            ministries_path=demo.ROOT / "config" / "ministries.yml",
+            ministries_path=demo.MINISTRIES,
         )
         config = Config(full.path, tuple(f for f in full.forges if f.host in HOSTS))
         db = store.open_db(db_path)

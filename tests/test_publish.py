@@ -38,9 +38,11 @@ def live(crawled, tmp_path) -> Path:
 
 def test_publish_builds_an_immutable_copy_metadata_and_build_json(live, tmp_path):
     out = tmp_path / "site" / "public"
+    # (the demo database may hold the demo's own publication already)
+    earlier = sqlite_utils.Database(live).execute("select count(*) from publish_runs").fetchone()
     result = run("publish", "--db", str(live), "--out", str(out))
     assert result.returncode == 0, result.stderr
-    assert "Publication n°1" in result.stdout
+    assert f"Publication n°{earlier[0] + 1} " in result.stdout
 
     source = sqlite_utils.Database(live)
     published = sqlite_utils.Database(out / "inventory.db")
@@ -157,7 +159,7 @@ def test_a_failed_publish_keeps_the_previous_one_and_says_why(live, tmp_path, mo
     assert (out / "build.json").read_text(encoding="utf-8") == before
     assert [p.name for p in tmp_path.glob(".public.build-*")] == [target]
     runs = list(sqlite_utils.Database(live).query("select * from publish_runs order by id"))
-    assert [r["status"] for r in runs] == ["ok", "failed"]
+    assert [r["status"] for r in runs][-2:] == ["ok", "failed"]
     assert "No space left" in runs[-1]["error"]
 
 
