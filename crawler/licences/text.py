@@ -15,6 +15,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from dataclasses import dataclass, field
 
 #: British → American spellings met in licence texts (tokens after lower-casing).
 _SPELLINGS = {
@@ -142,3 +143,134 @@ def word_set(text: str) -> frozenset[str]:
 def is_copyright(line: str) -> bool:
     """True for a copyright or "all rights reserved" line."""
     return _COPYRIGHT.match(fold(line)) is not None
+
+
+#: Title words that name no licence in particular.
+_GENERIC_TITLE_WORDS = frozenset(
+    {
+        "license",
+        "licenses",
+        "licensed",
+        "licensing",
+        "public",
+        "general",
+        "version",
+        "the",
+        "of",
+        "and",
+        "agreement",
+        "free",
+        "software",
+        "open",
+        "source",
+        "terms",
+        "conditions",
+        "dated",
+        "du",
+        "de",
+        "la",
+        "le",
+        "des",
+        "contrat",
+        "logiciel",
+        "libre",
+        "international",
+        "unported",
+        "universal",
+        "legal",
+        "code",
+        "notice",
+        "for",
+        "use",
+        "copying",
+        "copyright",
+        "project",
+        "projet",
+        "readme",
+        "to",
+        "by",
+        "in",
+        "on",
+        "or",
+        "et",
+        "en",
+        "a",
+        "an",
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+        "avril",
+        "juin",
+    }
+)
+_DECORATION = re.compile(r"^[\s=\-*_#~+.:|]*$")
+_VERSION = re.compile(r"\b(?:version|v)\.?\s*(\d+(?:\.\d+)*)|\b(\d+(?:\.\d+)+)\b")
+#: Title lines are short and are not sentences.
+_TITLE_MAX_WORDS = 10
+
+
+@dataclass(frozen=True)
+class Title:
+    """A licence text's title lines ("Apache License", "Version 2.0, January 2004")."""
+
+    words: frozenset[str] = frozenset()
+    versions: frozenset[str] = frozenset()
+    """Version numbers without trailing ``.0`` (``2.0`` → ``2``, ``2.0.1`` stays)."""
+    name_words: frozenset[str] = frozenset()
+    """The words that name the licence (``apache``, ``mozilla``), generic ones left out."""
+    text: str = ""
+    """The first title line as written, for a look-up among licence names."""
+    lines: tuple[int, ...] = field(default=(), compare=False)
+    """Indices of the title lines in the text's lines."""
+
+
+def _title_line(line: str) -> str:
+    return line.strip().strip("#*_>`").strip()
+
+
+def title(text: str) -> Title:
+    """The title of a licence text: its first short line (after copyright lines and
+    decorations), and the next one when it gives a version ("Version 2.0, January 2004")."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    found: list[int] = []
+    for index, raw in enumerate(lines[:40]):
+        line = _title_line(raw)
+        if not line or _DECORATION.match(line) or is_copyright(line):
+            continue
+        count = len(_WORD.findall(fold(line)))
+        short = 0 < count <= _TITLE_MAX_WORDS and not line.endswith(".")
+        if not found:
+            if not short:
+                break
+            found.append(index)
+            continue
+        folded = fold(line)
+        if short and (folded.startswith("version") or _VERSION.search(folded)):
+            found.append(index)
+        break
+    if not found:
+        return Title()
+    text_lines = [_title_line(lines[i]) for i in found]
+    folded = fold(" ".join(text_lines))
+    versions = frozenset(
+        re.sub(r"(?:\.0)+$", "", a or b) for a, b in _VERSION.findall(folded) if (a or b)
+    )
+    words = word_set(" ".join(text_lines))
+    named = frozenset(w for w in words if w not in _GENERIC_TITLE_WORDS and not w.isdigit())
+    return Title(words, versions, named, text_lines[0], tuple(found))
+
+
+def without_title(text: str) -> str:
+    """The text without its title lines."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    skip = set(title(text).lines)
+    return "\n".join(line for index, line in enumerate(lines) if index not in skip)
