@@ -197,13 +197,14 @@ def _distinguished(words: frozenset[str], best: Reference, rival: Reference) -> 
     The bodies are compared, not the titles: a copy without its title is common. A file that
     holds none of the rival's own words and a good number of the best's also sides with the
     best (a copy without the EUPL's appendix still differs from the EUPL 1.1 in its body)."""
-    own = best.body - rival.body
-    theirs = rival.body - best.body
+    return _sides_with(words, best.body, rival.body) or _sides_with(words, best.words, rival.words)
+
+
+def _sides_with(words: frozenset[str], best: frozenset[str], rival: frozenset[str]) -> bool:
+    own = best - rival
+    theirs = rival - best
     if not own and not theirs:
-        own = best.words - rival.words
-        theirs = rival.words - best.words
-        if not own and not theirs:
-            return False
+        return False
     own_hits = len(words & own)
     own_coverage = own_hits / len(own) if own else 1.0
     rival_coverage = len(words & theirs) / len(theirs) if theirs else 0.0
@@ -402,9 +403,10 @@ def _rank(path: str) -> tuple[int, int, str]:
     """Order of likelihood: LICENSE, LICENCE, COPYING, LICENSE.md/.txt…, then LICENSES/."""
     pure = PurePosixPath(path)
     name = pure.name.lower()
-    base, _, extension = name.partition(".")
+    base = re.split(r"[-_.]", name, maxsplit=1)[0]
+    extension = name[len(base) :]
     in_reuse_dir = len(pure.parts) > 1 and pure.parts[-2].lower() in {"licenses", "licences"}
-    order = ("license", "licence", "copying", "unlicense", "copyright")
+    order = ("license", "licence", "copying", "unlicense", "copyright", "ofl")
     rank = order.index(base) if base in order else len(order)
     return (len(order) + 1 if in_reuse_dir else rank, len(extension), name)
 

@@ -104,11 +104,21 @@ def decode(data: str | bytes) -> str:
     return data.decode("latin-1")
 
 
+#: Non-ASCII character → its folded form, filled as characters are met.
+_FOLDED: dict[int, str] = {}
+
+
 def fold(text: str) -> str:
     """Lower case without accents or ligatures (``Œuvre`` → ``oeuvre``)."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    return text.casefold().replace("œ", "oe").replace("æ", "ae")
+    if text.isascii():
+        return text.casefold()
+    # Character by character through a table (NFKD, combining marks dropped): the same result
+    # as normalising the whole text, several times faster on a 40,000-character licence.
+    missing = {ord(c) for c in set(text) if ord(c) > 127 and ord(c) not in _FOLDED}
+    for code in missing:
+        decomposed = unicodedata.normalize("NFKD", chr(code))
+        _FOLDED[code] = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return text.translate(_FOLDED).casefold().replace("œ", "oe").replace("æ", "ae")
 
 
 def normalise_text(text: str) -> str:
@@ -128,12 +138,27 @@ def tokens(text: str) -> list[str]:
     text = _HYPHEN_BREAK.sub("", text)
     text = _BSD_NAME.sub("neither the name of the copyright holder nor the names", text)
     kept = []
+    in_copyright = False
     for line in text.split("\n"):
         if _COPYRIGHT.match(line):
+            in_copyright = True
+            previous = line
             continue
+        if in_copyright and line.strip() and _continues(previous, line):
+            continue
+        in_copyright = False
         kept.append(_LIST_MARKER.sub(" ", line))
     text = _HYPHEN_WORD.sub("", "\n".join(kept))
     return [_SPELLINGS.get(word, word) for word in _WORD.findall(text) if len(word) > 1]
+
+
+def _continues(previous: str, line: str) -> bool:
+    """True when ``line`` carries on the copyright statement of ``previous``: more indented
+    (holders aligned under the first one), or starting with "and"/"&". A line at the same indent
+    is kept: the FSF's address after its copyright line is part of the GPL's text."""
+    indent = len(line) - len(line.lstrip())
+    previous_indent = len(previous) - len(previous.lstrip())
+    return indent > previous_indent or line.lstrip().startswith(("and ", "& ", "et "))
 
 
 def word_set(text: str) -> frozenset[str]:
