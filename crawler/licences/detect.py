@@ -9,7 +9,16 @@ Never a wrong id: an answer needs
    answer's text has, and few of the words only the rival's text has (GPL-2.0 / GPL-3.0,
    GPL-3.0 / AGPL-3.0, BSD-2 / BSD-3, CeCILL-B / CeCILL-C, CC-BY / CC-BY-SA, LGPL / GPL…);
 3. no "red flag" word that the reference does not have (``non-commercial``, ``evil``…): a
-   permissive text plus one restrictive sentence is a different licence, however similar.
+   permissive text plus one restrictive sentence is a different licence, however similar;
+4. a title that agrees with the reference's (licensee's Dice matcher checks the title too): no
+   "Modified"/"custom" in it, no other version number ("Modified Apache 2.0 License, Version
+   2.0.1"), no other licence's name; and the licence's own name words that its body repeats
+   (``mozilla`` in the MPL, ``cecill``, ``eupl``) still there, so a licence renamed throughout
+   (an MPL-2.0 turned "Foundation Center Public License") is not the original, although 99 % of
+   its words are the same.
+
+A file that is not a licence text but holds a licence's standard notice (CeCILL, GNU, Apache,
+EUPL, MPL: ``crawler.licences.notices``) names that licence.
 
 Otherwise the answer is NOASSERTION. Near relatives of the required licences (BSD-4-Clause,
 MIT-0, CeCILL 2.0, CC-BY-NC…) are kept as references too, so a text close to one of them finds
