@@ -46,6 +46,8 @@ CORPUS_EXPECTED = {
     "NOTICE.cecill-unversioned.txt": NOASSERTION,
     "Modified-Apache-2.0.1.txt": NOASSERTION,
     "Foundation-Center-Public-License.txt": NOASSERTION,
+    "bsd-new-nomod.scancode.txt": NOASSERTION,
+    "mit-proprietary.scancode.txt": NOASSERTION,
 }
 HOLDERS = (
     "Copyright (c) 2018-2024, Institut national de l'information géographique et forestière,\n"

@@ -37,6 +37,8 @@ EXPECTED = {
     "NOTICE.cecill-unversioned.txt": NOASSERTION,
     "Modified-Apache-2.0.1.txt": NOASSERTION,
     "Foundation-Center-Public-License.txt": NOASSERTION,
+    "bsd-new-nomod.scancode.txt": NOASSERTION,
+    "mit-proprietary.scancode.txt": NOASSERTION,
 }
 
 
@@ -84,6 +86,18 @@ def test_a_title_version_or_modifier_is_enough_to_refuse() -> None:
     assert detect(modified).licence == NOASSERTION
     mpl = (TEXTS / "MPL-2.0.en.txt").read_text()
     assert detect(mpl.replace("Mozilla", "Acme")).licence == NOASSERTION
+
+
+def test_an_added_condition_in_a_short_licence_is_refused() -> None:
+    """A few added words that read as a condition change a short licence, though its word set
+    hardly moves: BSD-3 "without modification", MIT with a proprietary clause."""
+    bsd = corpus("bsd-new-nomod.scancode.txt")
+    assert similarity(bsd, "BSD-3-Clause") > THRESHOLD
+    assert detect(bsd).licence == NOASSERTION
+    assert detect(bsd.replace(", without modification.", ".")).licence == "BSD-3-Clause"
+    assert detect(corpus("mit-proprietary.scancode.txt")).licence == NOASSERTION
+    # a sentence that only points elsewhere is not a condition
+    assert detect(corpus("MIT.readme-pointer.txt")).licence == "MIT"
 
 
 def test_pixar_is_pixar_not_apache() -> None:

@@ -27,6 +27,7 @@ its own id instead of its neighbour's.
 
 from __future__ import annotations
 
+import difflib
 import logging
 import re
 import threading
@@ -62,6 +63,19 @@ MIN_OWN_COVERAGE = 0.7
 MAX_RIVAL_COVERAGE = 0.3
 #: Enough of the best's own words when the file holds none of the rival's.
 MIN_OWN_HITS = 8
+#: Short licences (MIT, BSD, ISC, zlib: a few hundred words) are also compared word by word in
+#: order: one added condition changes them, and costs too few distinct words to show in a set.
+MAX_SEQUENCE = 450
+#: Words that make an added passage a condition rather than a pointer or a name.
+_OPERATIVE = frozenset(
+    {
+        "must", "shall", "not", "only", "unless", "prohibited", "without", "except",
+        "provided", "unmodified", "cannot", "restricted", "may", "required", "requires",
+        "forbidden", "never", "neither", "nor", "condition", "conditions",
+    }
+)  # fmt: skip
+#: An added passage shorter than this is a name or a word, not a condition.
+MIN_ADDED_WORDS = 2
 #: A file shorter than this many words may be a standard notice rather than a licence text.
 MAX_NOTICE_WORDS = 600
 
@@ -139,6 +153,8 @@ class Reference:
     required: frozenset[str] = frozenset()
     """The licence's name words that its body repeats (``mozilla``, ``cecill``, ``eupl``): a
     copy with those renamed is another licence, however similar the rest."""
+    sequence: tuple[str, ...] = ()
+    """The words in order, for short licences only (see ``_added_condition``)."""
 
 
 _loading = threading.Lock()
@@ -171,7 +187,9 @@ def _references() -> tuple[Reference, ...]:
             f"{licence} ({language})" if not variant else f"{licence} with {variant} ({language})"
         )
         required = title.name_words & body
-        loaded.append(Reference(licence, name, words, body, title, required))
+        sequence = licence_text.tokens(content)
+        short = tuple(sequence) if len(sequence) <= MAX_SEQUENCE else ()
+        loaded.append(Reference(licence, name, words, body, title, required, short))
         if not variant:
             by_language[(licence, language)] = words
     for licence in sorted({licence for licence, _ in by_language}):
@@ -269,7 +287,27 @@ def _family(licence: str) -> str:
     return licence.removesuffix("-or-later").removesuffix("-only")
 
 
-def _match(words: frozenset[str], title: licence_text.Title | None = None) -> Detection:
+def _added_condition(sequence: list[str], best: Reference) -> str | None:
+    """A passage of the file that the short reference lacks and that reads as a condition
+    ("must not be modified", "only for…"): a BSD or MIT text plus one clause is another licence
+    (ScanCode's ``bsd-new-nomod``, ``mit-proprietary``…), though its word set hardly changes."""
+    if not best.sequence or len(sequence) > 3 * len(best.sequence):
+        return None
+    matcher = difflib.SequenceMatcher(None, best.sequence, sequence, autojunk=False)
+    for tag, _, _, start, end in matcher.get_opcodes():
+        if tag not in {"insert", "replace"} or end - start < MIN_ADDED_WORDS:
+            continue
+        added = sequence[start:end]
+        if _OPERATIVE.intersection(added):
+            return " ".join(added[:12])
+    return None
+
+
+def _match(
+    words: frozenset[str],
+    title: licence_text.Title | None = None,
+    sequence: list[str] | None = None,
+) -> Detection:
     scored = sorted(
         ((_dice(words, ref.words), ref) for ref in references()),
         key=lambda pair: pair[0],
@@ -291,6 +329,9 @@ def _match(words: frozenset[str], title: licence_text.Title | None = None) -> De
             log.debug("%s and %s cannot be told apart", best.name, rival.name)
             return Detection(NOASSERTION, round(score, 4), closest=best.name)
     why = _renamed(title or licence_text.Title(), words, best)
+    if why is None and sequence is not None:
+        added = _added_condition(sequence, best)
+        why = f"an added condition: {added!r}" if added else None
     if why is not None:
         log.debug("%s-like text with %s", best.licence, why)
         return Detection(NOASSERTION, round(score, 4), closest=best.name)
@@ -366,7 +407,7 @@ def detect(text: str | bytes | None, filename: str | None = None) -> Detection:
     if len(words) < licence_text.MIN_WORDS:
         found = _short_text(content)
     else:
-        found = _match(frozenset(words), licence_text.title(content))
+        found = _match(frozenset(words), licence_text.title(content), words)
     if found.licence in {NONE, NOASSERTION} and len(words) <= MAX_NOTICE_WORDS:
         noticed = _notice(content, frozenset(words))
         if noticed is not None:
