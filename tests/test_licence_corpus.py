@@ -172,6 +172,12 @@ def test_notice_naming_two_licences_is_a_choice_only_when_it_says_so() -> None:
         ),
         ("Ce logiciel est régi par la licence CeCILL-B soumise au droit français.", "CECILL-B"),
         (
+            "under the terms of the GNU General Public License as published by the Free "
+            "Software Foundation; either version 2 of the License or (at your option) version 3 "
+            "or any later version accepted by the membership of KDE e.V.",
+            NOASSERTION,  # KDE's own "or later": not GPL-2.0-or-later
+        ),
+        (
             'Licensed under the Apache License, Version 2.0 (the "License"); you may not use '
             "this file except in compliance with the License, with the following exception: "
             "no commercial use.",

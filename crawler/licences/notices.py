@@ -21,7 +21,9 @@ from crawler.licences.spdx import NOASSERTION, lookup
 #: modification").
 _BLOCKERS = re.compile(
     r"\b(?:modification|modifications to it|modified version of the apache|following modification|"
-    r"non[- ]?commercial|commercial use|except that|exception|provided that you do not)\b"
+    r"non[- ]?commercial|commercial use|except that|exception|provided that you do not|"
+    r"later versions?\s+(?:that\s+(?:is|are)\s+)?(?:accepted|approved)\s+by|"
+    r"acts?\s+as\s+a\s+proxy)\b"
 )
 
 _GNU = re.compile(
@@ -29,7 +31,7 @@ _GNU = re.compile(
     r"(?:\s*\((?:[a-z]+)\))?,?\s+as\s+published\s+by\s+the\s+free\s+software\s+foundation"
     r"[,;:]?\s+(?:either\s+)?(?:version|v\.?)\s*(?P<version>[123](?:\.[01])?)"
     r"(?:\s+of\s+the\s+licen[cs]e)?(?P<later>[,;]?\s*(?:\(\s*)?or\s*(?:\(?\s*at\s+your\s+option"
-    r"\s*\)?,?\s*)?(?:any\s+)?later\s+version)?",
+    r"\s*\)?,?\s*)?(?:at\s+)?(?:any\s+)?later\s+version)?",
 )
 _GNU_FR = re.compile(
     r"licence\s+publique\s+generale\s+(?P<kind>limitee\s+|amoindrie\s+|affero\s+)?gnu"
