@@ -86,6 +86,9 @@ def test_a_title_version_or_modifier_is_enough_to_refuse() -> None:
     assert detect(modified).licence == NOASSERTION
     mpl = (TEXTS / "MPL-2.0.en.txt").read_text()
     assert detect(mpl.replace("Mozilla", "Acme")).licence == NOASSERTION
+    # only the title renamed ("THOR Public Licence" is the MPL 1.1 under another name)
+    retitled = mpl.replace("Mozilla Public License Version 2.0", "THOR Public Licence", 1)
+    assert "Mozilla" in retitled and detect(retitled).licence == NOASSERTION
 
 
 def test_an_added_condition_in_a_short_licence_is_refused() -> None:

@@ -259,6 +259,10 @@ _MODIFIERS = frozenset(
 )
 
 
+#: "X Public License": a licence's own name, which copies of another licence do not carry.
+_PUBLIC_LICENCE = re.compile(r"\bpublic\s+licen[cs]e\b")
+
+
 def _renamed(title: licence_text.Title, words: frozenset[str], best: Reference) -> str | None:
     """Why a text close to ``best`` is not ``best`` (its title names another licence, another
     version, or says it is modified; the licence's own name is gone from its body), or None."""
@@ -272,6 +276,13 @@ def _renamed(title: licence_text.Title, words: frozenset[str], best: Reference) 
         return f"a title that says {sorted(modifiers)}"
     if best.title.versions and title.versions - best.title.versions:
         return f"version {sorted(title.versions)} in its title"
+    if (
+        _PUBLIC_LICENCE.search(title.text.lower())
+        and title.name_words
+        and best.title.name_words
+        and not title.name_words & best.title.name_words
+    ):
+        return f"a title naming another public licence ({title.text!r})"
     named = lookup(title.text) if title.text else None
     if (
         named not in {None, NOASSERTION}
