@@ -13,9 +13,11 @@ from crawler.licences import MANIFESTS
 # LICENSE.fr.md, CHANGELOG.rst...). Matching is case-insensitive.
 _DOC_EXT = r"(\.[a-z]{2}(_[a-z]{2})?)?(\.(md|markdown|rst|txt|adoc|asciidoc|org|textile|html))?"
 _README = re.compile(rf"^(readme|lisezmoi|lisez-moi){_DOC_EXT}$", re.IGNORECASE)
+#: Every name licensee takes for a licence file: LICENSE, LICENCE, UNLICENSE, COPYING,
+#: COPYRIGHT, COPYING.LESSER, LICENSE-MIT, LICENSE_1_0.txt (Boost), MIT-LICENSE, OFL.txt...
 _LICENCE = re.compile(
-    rf"^((un)?licen[cs]e|copying|copyright|copying\.lesser|licen[cs]e[-_.](mit|apache|gpl|agpl|"
-    rf"lgpl|bsd|cecill[-_a-z0-9.]*|etalab[-_a-z0-9.]*|eupl[-_a-z0-9.]*|[a-z0-9.-]+)){_DOC_EXT}$",
+    rf"^((un)?licen[cs]e|copying|copyright|ofl|copying\.lesser|licen[cs]e[-_.][a-z0-9._-]+|"
+    rf"(copying|copyright)[-_][a-z0-9._-]+|[a-z0-9.]+[-_]licen[cs]e){_DOC_EXT}$",
     re.IGNORECASE,
 )
 _CONTRIBUTING = re.compile(
@@ -92,9 +94,11 @@ def classify(entries: Iterable[tuple[str, str]]) -> RootFiles:
     )
 
 
-def _licence_rank(name: str) -> tuple[int, int, str]:
+def _licence_rank(name: str) -> tuple[int, int, int, str]:
     lower = name.lower()
-    base = lower.split(".", 1)[0]
-    order = ("license", "licence", "copying", "unlicense", "copyright")
+    base = re.split(r"[-_.]", lower, maxsplit=1)[0]
+    order = ("license", "licence", "copying", "unlicense", "copyright", "ofl")
     rank = order.index(base) if base in order else len(order)
-    return (rank, len(lower), lower)
+    # LICENSE, then LICENSE.md (a documentation extension), then LICENSE-MIT, LICENSE_1_0.txt...
+    kind = 0 if lower == base else 1 if re.fullmatch(rf"{base}{_DOC_EXT}", lower) else 2
+    return (rank, kind, len(lower), lower)

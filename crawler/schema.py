@@ -146,8 +146,9 @@ REPOSITORIES = Table(
             "licence_source",
             "TEXT",
             "Origine de la licence : forge (déclarée par la forge), detected (lue dans les "
-            "fichiers de licence du dépôt ; NONE si ceux-ci n'accordent aucune licence) ou "
-            "manifest (déclarée dans un fichier de paquet : package.json, pyproject.toml…)",
+            "fichiers de licence du dépôt ; NONE si ceux-ci n'accordent aucune licence), "
+            "manifest (déclarée dans un fichier de paquet : package.json, pyproject.toml…) ou "
+            "readme (donnée par la section « Licence » du README, faute de fichier de licence)",
         ),
         _c("is_fork", "INTEGER", "1 si le dépôt est une copie (fork) d'un autre dépôt"),
         _c("is_archived", "INTEGER", "1 si le dépôt est archivé (en lecture seule)"),
@@ -801,7 +802,7 @@ ENUMS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "owners": {"kind": ("organization", "user", "group"), "crawl_status": ("ok", "failed")},
     "repositories": {
-        "licence_source": ("forge", "detected", "manifest"),
+        "licence_source": ("forge", "detected", "manifest", "readme"),
         "activity": ("active", "dormant", "inactive", "archived"),
     },
     "sill_repositories": {

@@ -9,7 +9,16 @@ Never a wrong id: an answer needs
    answer's text has, and few of the words only the rival's text has (GPL-2.0 / GPL-3.0,
    GPL-3.0 / AGPL-3.0, BSD-2 / BSD-3, CeCILL-B / CeCILL-C, CC-BY / CC-BY-SA, LGPL / GPL…);
 3. no "red flag" word that the reference does not have (``non-commercial``, ``evil``…): a
-   permissive text plus one restrictive sentence is a different licence, however similar.
+   permissive text plus one restrictive sentence is a different licence, however similar;
+4. a title that agrees with the reference's (licensee's Dice matcher checks the title too): no
+   "Modified"/"custom" in it, no other version number ("Modified Apache 2.0 License, Version
+   2.0.1"), no other licence's name; and the licence's own name words that its body repeats
+   (``mozilla`` in the MPL, ``cecill``, ``eupl``) still there, so a licence renamed throughout
+   (an MPL-2.0 turned "Foundation Center Public License") is not the original, although 99 % of
+   its words are the same.
+
+A file that is not a licence text but holds a licence's standard notice (CeCILL, GNU, Apache,
+EUPL, MPL: ``crawler.licences.notices``) names that licence.
 
 Otherwise the answer is NOASSERTION. Near relatives of the required licences (BSD-4-Clause,
 MIT-0, CeCILL 2.0, CC-BY-NC…) are kept as references too, so a text close to one of them finds
@@ -18,17 +27,19 @@ its own id instead of its neighbour's.
 
 from __future__ import annotations
 
+import difflib
 import logging
 import re
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import PurePosixPath
 
 from crawler.licences import text as licence_text
 from crawler.licences.manifests import MANIFESTS, from_manifest
+from crawler.licences.notices import from_notice
 from crawler.licences.spdx import NOASSERTION, NONE, lookup, normalise, spdx_list
 
 log = logging.getLogger(__name__)
@@ -50,6 +61,23 @@ RIVAL_MARGIN = 0.1
 MIN_OWN_COVERAGE = 0.7
 #: Most of the rival's own words (those the best reference lacks) the file may hold.
 MAX_RIVAL_COVERAGE = 0.3
+#: Enough of the best's own words when the file holds none of the rival's.
+MIN_OWN_HITS = 8
+#: Short licences (MIT, BSD, ISC, zlib: a few hundred words) are also compared word by word in
+#: order: one added condition changes them, and costs too few distinct words to show in a set.
+MAX_SEQUENCE = 450
+#: Words that make an added passage a condition rather than a pointer or a name.
+_OPERATIVE = frozenset(
+    {
+        "must", "shall", "not", "only", "unless", "prohibited", "without", "except",
+        "provided", "unmodified", "cannot", "restricted", "may", "required", "requires",
+        "forbidden", "never", "neither", "nor", "condition", "conditions",
+    }
+)  # fmt: skip
+#: An added passage shorter than this is a name or a word, not a condition.
+MIN_ADDED_WORDS = 2
+#: A file shorter than this many words may be a standard notice rather than a licence text.
+MAX_NOTICE_WORDS = 600
 
 #: Words that turn a free licence into another one when added to it.
 _RED_FLAGS = frozenset(
@@ -117,6 +145,16 @@ class Reference:
     name: str
     """Shown in Detection.reference, e.g. ``CECILL-B (fr)``."""
     words: frozenset[str]
+    body: frozenset[str] = frozenset()
+    """The words without the title lines: what tells two licences apart, since many copies
+    carry no title (an MIT file without "MIT License" is still MIT, not MIT-0)."""
+    title: licence_text.Title = field(default_factory=licence_text.Title)
+    """The title lines' words and versions, to compare with a file's own title."""
+    required: frozenset[str] = frozenset()
+    """The licence's name words that its body repeats (``mozilla``, ``cecill``, ``eupl``): a
+    copy with those renamed is another licence, however similar the rest."""
+    sequence: tuple[str, ...] = ()
+    """The words in order, for short licences only (see ``_added_condition``)."""
 
 
 _loading = threading.Lock()
@@ -141,18 +179,38 @@ def _references() -> tuple[Reference, ...]:
             continue
         stem, language = entry.name.removesuffix(".txt").rsplit(".", 1)
         licence, _, variant = stem.partition("+")
-        words = licence_text.word_set(entry.read_text(encoding="utf-8"))
+        content = entry.read_text(encoding="utf-8")
+        words = licence_text.word_set(content)
+        title = licence_text.title(content)
+        body = licence_text.word_set(licence_text.without_title(content))
         name = (
             f"{licence} ({language})" if not variant else f"{licence} with {variant} ({language})"
         )
-        loaded.append(Reference(licence, name, words))
+        required = title.name_words & body
+        sequence = licence_text.tokens(content)
+        short = tuple(sequence) if len(sequence) <= MAX_SEQUENCE else ()
+        loaded.append(Reference(licence, name, words, body, title, required, short))
         if not variant:
             by_language[(licence, language)] = words
     for licence in sorted({licence for licence, _ in by_language}):
         texts = [by_language.get((licence, language)) for language in _BILINGUAL]
         if all(texts):
             union = frozenset().union(*(t for t in texts if t))
-            loaded.append(Reference(licence, f"{licence} ({'+'.join(_BILINGUAL)})", union))
+            parts = [r for r in loaded if r.licence == licence and "with" not in r.name]
+            loaded.append(
+                Reference(
+                    licence,
+                    f"{licence} ({'+'.join(_BILINGUAL)})",
+                    union,
+                    frozenset().union(*(r.body for r in parts)),
+                    licence_text.Title(
+                        frozenset().union(*(r.title.words for r in parts)),
+                        frozenset().union(*(r.title.versions for r in parts)),
+                        frozenset().union(*(r.title.name_words for r in parts)),
+                    ),
+                    frozenset(),
+                )
+            )
     return tuple(loaded)
 
 
@@ -161,17 +219,106 @@ def _dice(a: frozenset[str], b: frozenset[str]) -> float:
 
 
 def _distinguished(words: frozenset[str], best: Reference, rival: Reference) -> bool:
-    """True when the words that tell ``best`` from ``rival`` side with ``best``."""
-    own = best.words - rival.words
-    theirs = rival.words - best.words
+    """True when the words that tell ``best`` from ``rival`` side with ``best``.
+
+    The bodies are compared, not the titles: a copy without its title is common. A file that
+    holds none of the rival's own words and a good number of the best's also sides with the
+    best (a copy without the EUPL's appendix still differs from the EUPL 1.1 in its body)."""
+    return _sides_with(words, best.body, rival.body) or _sides_with(words, best.words, rival.words)
+
+
+def _sides_with(words: frozenset[str], best: frozenset[str], rival: frozenset[str]) -> bool:
+    own = best - rival
+    theirs = rival - best
     if not own and not theirs:
         return False
-    own_coverage = len(words & own) / len(own) if own else 1.0
+    own_hits = len(words & own)
+    own_coverage = own_hits / len(own) if own else 1.0
     rival_coverage = len(words & theirs) / len(theirs) if theirs else 0.0
+    if rival_coverage == 0.0 and own_hits >= MIN_OWN_HITS:
+        return True
     return own_coverage >= MIN_OWN_COVERAGE and rival_coverage <= MAX_RIVAL_COVERAGE
 
 
-def _match(words: frozenset[str]) -> Detection:
+#: Words in a title that make a licence another one ("Modified Apache 2.0 License").
+_MODIFIERS = frozenset(
+    {
+        "modified",
+        "modification",
+        "amended",
+        "custom",
+        "customized",
+        "derived",
+        "derivative",
+        "variant",
+        "adapted",
+        "modifiee",
+        "adaptee",
+        "unofficial",
+    }
+)
+
+
+#: "X Public License": a licence's own name, which copies of another licence do not carry.
+_PUBLIC_LICENCE = re.compile(r"\bpublic\s+licen[cs]e\b")
+
+
+def _renamed(title: licence_text.Title, words: frozenset[str], best: Reference) -> str | None:
+    """Why a text close to ``best`` is not ``best`` (its title names another licence, another
+    version, or says it is modified; the licence's own name is gone from its body), or None."""
+    missing = best.required - words
+    if missing:
+        return f"without the name words {sorted(missing)}"
+    if not title.words:
+        return None
+    modifiers = (title.words & _MODIFIERS) - best.title.words
+    if modifiers:
+        return f"a title that says {sorted(modifiers)}"
+    if best.title.versions and title.versions - best.title.versions:
+        return f"version {sorted(title.versions)} in its title"
+    if (
+        _PUBLIC_LICENCE.search(title.text.lower())
+        and title.name_words
+        and best.title.name_words
+        and not title.name_words & best.title.name_words
+    ):
+        return f"a title naming another public licence ({title.text!r})"
+    named = lookup(title.text) if title.text else None
+    if (
+        named not in {None, NOASSERTION}
+        and _family(named or "") != _family(best.licence)
+        and best.title.name_words
+        and not title.name_words & best.title.name_words
+    ):
+        return f"a title naming {named}"
+    return None
+
+
+def _family(licence: str) -> str:
+    return licence.removesuffix("-or-later").removesuffix("-only")
+
+
+def _added_condition(sequence: list[str], best: Reference) -> str | None:
+    """A passage of the file that the short reference lacks and that reads as a condition
+    ("must not be modified", "only for…"): a BSD or MIT text plus one clause is another licence
+    (ScanCode's ``bsd-new-nomod``, ``mit-proprietary``…), though its word set hardly changes."""
+    if not best.sequence or len(sequence) > 3 * len(best.sequence):
+        return None
+    matcher = difflib.SequenceMatcher(None, best.sequence, sequence, autojunk=False)
+    for tag, _, _, start, end in matcher.get_opcodes():
+        if tag not in {"insert", "replace"} or end - start < MIN_ADDED_WORDS:
+            continue
+        added = sequence[start:end]
+        if _OPERATIVE.intersection(added):
+            return " ".join(added[:12])
+    return None
+
+
+def _match(
+    words: frozenset[str],
+    title: licence_text.Title | None = None,
+    sequence: list[str] | None = None,
+) -> Detection:
     scored = sorted(
         ((_dice(words, ref.words), ref) for ref in references()),
         key=lambda pair: pair[0],
@@ -192,6 +339,13 @@ def _match(words: frozenset[str]) -> Detection:
         if not _distinguished(words, best, rival):
             log.debug("%s and %s cannot be told apart", best.name, rival.name)
             return Detection(NOASSERTION, round(score, 4), closest=best.name)
+    why = _renamed(title or licence_text.Title(), words, best)
+    if why is None and sequence is not None:
+        added = _added_condition(sequence, best)
+        why = f"an added condition: {added!r}" if added else None
+    if why is not None:
+        log.debug("%s-like text with %s", best.licence, why)
+        return Detection(NOASSERTION, round(score, 4), closest=best.name)
     return Detection(best.licence, round(score, 4), best.name)
 
 
@@ -264,11 +418,27 @@ def detect(text: str | bytes | None, filename: str | None = None) -> Detection:
     if len(words) < licence_text.MIN_WORDS:
         found = _short_text(content)
     else:
-        found = _match(frozenset(words))
+        found = _match(frozenset(words), licence_text.title(content), words)
+    if found.licence in {NONE, NOASSERTION} and len(words) <= MAX_NOTICE_WORDS:
+        noticed = _notice(content, frozenset(words))
+        if noticed is not None:
+            found = noticed
     declared = _reuse_name(filename)
     if declared is not None and found.licence in {NOASSERTION, _version_family(declared)}:
         return Detection(declared, found.confidence, "REUSE file name", found.closest)
     return found
+
+
+def _notice(content: str, words: frozenset[str]) -> Detection | None:
+    """A file that holds a licence's standard notice rather than its text."""
+    if words & _RED_FLAGS:
+        return None
+    named = from_notice(content)
+    if named is None:
+        return None
+    if named == NOASSERTION:
+        return Detection(NOASSERTION, 0.0, "licence notice")
+    return Detection(named, 0.95, "licence notice")
 
 
 def _reuse_name(filename: str | None) -> str | None:
@@ -294,9 +464,10 @@ def _rank(path: str) -> tuple[int, int, str]:
     """Order of likelihood: LICENSE, LICENCE, COPYING, LICENSE.md/.txt…, then LICENSES/."""
     pure = PurePosixPath(path)
     name = pure.name.lower()
-    base, _, extension = name.partition(".")
+    base = re.split(r"[-_.]", name, maxsplit=1)[0]
+    extension = name[len(base) :]
     in_reuse_dir = len(pure.parts) > 1 and pure.parts[-2].lower() in {"licenses", "licences"}
-    order = ("license", "licence", "copying", "unlicense", "copyright")
+    order = ("license", "licence", "copying", "unlicense", "copyright", "ofl")
     rank = order.index(base) if base in order else len(order)
     return (len(order) + 1 if in_reuse_dir else rank, len(extension), name)
 
