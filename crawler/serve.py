@@ -310,6 +310,7 @@ class InventoryApp:
                 send, 405, "Cette instance est en lecture seule.\n", {"allow": "GET, HEAD"}
             )
             return
+        scope = _json_without_default_facets(scope)
         instance.active += 1
         try:
             if self.cache and scope["method"] == "GET":
@@ -409,6 +410,21 @@ class InventoryApp:
             )
         except FileNotFoundError:
             await _send_text(send, 404, "Introuvable.\n")
+
+
+def _json_without_default_facets(scope: Scope) -> Scope:
+    """A table's JSON answer skips the table's default facets unless the request asks for a
+    facet (``_facet``, ``_facet_array``…): Datasette computes them for ``.json`` too, the
+    most costly part of a listing, and a program reading the rows rarely wants them. Adds
+    Datasette's own ``_nofacet=1`` to such a request."""
+    if not scope["path"].endswith(".json"):
+        return scope
+    query = scope["query_string"].decode("latin-1")
+    names = [pair.split("=", 1)[0] for pair in query.split("&") if pair]
+    if any(urllib.parse.unquote_plus(n).startswith(("_facet", "_nofacet")) for n in names):
+        return scope
+    extra = "_nofacet=1"
+    return {**scope, "query_string": f"{query}&{extra}".lstrip("&").encode("latin-1")}
 
 
 async def _send_text(
