@@ -210,8 +210,17 @@ def metadata(database: str) -> dict[str, Any]:
 #: the filtered count and the filtered, sorted listings read them instead of the whole table.
 #: Each default facet column already has its own index (crawler.schema); a filter followed by a
 #: sort (``?licence=MIT&_sort_desc=stars``) walks (filter, sort) in order and stops at the page.
+_FACET_COLUMNS = tuple(f for f in FACETS["repositories"] if isinstance(f, str))
+#: One covering index per facet column used as a filter (``?licence=MIT``): the filter's
+#: column first, then every other facet column and the key. Each facet of a filtered page, the
+#: filtered count and the topics facet's list of keys then read one range of one index,
+#: never the rows.
+_COVERING = tuple(
+    (column, *(c for c in _FACET_COLUMNS if c != column), "id") for column in _FACET_COLUMNS
+)
 PUBLISHED_INDEXES: dict[str, tuple[tuple[str, ...], ...]] = {
     "repositories": (
+        *_COVERING,
         ("created_at",),
         ("ministry", "licence"),
         ("ministry", "language"),
@@ -231,8 +240,12 @@ PUBLISHED_INDEXES: dict[str, tuple[tuple[str, ...], ...]] = {
         # these alone (covering: no lookup of the rows).
         ("removed_at", "ministry", "licence"),
         ("removed_at", "ministry", "language"),
-        ("removed_at", "owner", "activity"),
+        ("removed_at", "owner", "activity", "ministry"),
         ("removed_at", "licence"),
+        # depots_actifs_90_jours: live, not archived, a range of push dates.
+        ("removed_at", "is_archived", "pushed_at"),
+        # depots_par_forge: per forge, without reading the rows.
+        ("forge", "removed_at", "licence", "has_publiccode", "id"),
     ),
     TOPICS_TABLE: (("topic", "repository"),),
 }
