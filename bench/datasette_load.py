@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import README, free_port  # noqa: E402
+from crawler.publish.queries import QUERIES  # noqa: E402
 
 WORK = ROOT / "bench" / "work" / "datasette"
 DB = "inventory"
@@ -181,6 +182,20 @@ db = "/%(db)s"
 facets = "%(facets)s"
 canned = {"depots_sans_licence_par_ministere", "licences_utilisees",
   "organisations_depots_archives_ou_dormants", "part_licences_libres_par_ministere"}
+-- Plain Datasette has no canned queries: it gets the same SQL and parameters through ?sql=.
+sqls = {}
+%(sqls)s
+plain = false
+
+function query(name, params)
+  if plain then
+    local path = db .. "?sql=" .. sqls[name]
+    if params then path = path .. "&" .. params end
+    return path
+  end
+  if params then return db .. "/" .. name .. "?" .. params end
+  return db .. "/" .. name
+end
 
 function pick(list) return list[math.random(#list)] end
 function filter()
@@ -211,20 +226,20 @@ builders = {
   end,
   canned = function()
     local r = math.random(6)
-    if r == 1 then return db .. "/langages_par_ministere?ministere=" .. pick(pools.ministry) end
-    if r == 2 then return db .. "/rapport_qualite_organisation?owner=" .. pick(pools.owner) end
-    if r == 3 then return db .. "/nouveaux_depots_du_mois?mois=" .. pick(pools.month) end
-    if r == 4 then
-      return db .. "/depots_actifs_90_jours?date_reference=" .. pick(pools.day)
-    end
-    return db .. "/" .. pick(canned)
+    if r == 1 then return query("langages_par_ministere", "ministere=" .. pick(pools.ministry)) end
+    if r == 2 then return query("rapport_qualite_organisation", "owner=" .. pick(pools.owner)) end
+    if r == 3 then return query("nouveaux_depots_du_mois", "mois=" .. pick(pools.month)) end
+    if r == 4 then return query("depots_actifs_90_jours", "date_reference=" .. pick(pools.day)) end
+    return query(pick(canned), nil)
   end,
 }
 kinds = {}
 
 init = function(args)
   math.randomseed(os.time() + (tonumber(tostring({}):match("0x(%%x+)"), 16) or 0))
-  for _, kind in ipairs(args) do table.insert(kinds, kind) end
+  for _, kind in ipairs(args) do
+    if kind == "plain" then plain = true else table.insert(kinds, kind) end
+  end
 end
 
 request = function()
@@ -251,6 +266,11 @@ def write_script(values: dict[str, list[str]]) -> Path:
             "sorts": ", ".join(json.dumps(s) for s in SORTS),
             "db": DB,
             "facets": FACETS,
+            "sqls": "\n".join(
+                f"sqls[{json.dumps(q.name)}] = "
+                f"{json.dumps(urllib.parse.quote_plus(' '.join(q.sql.split())))}"
+                for q in QUERIES
+            ),
         },
         encoding="utf-8",
     )
@@ -339,13 +359,15 @@ def main() -> None:
         process = start([*command, "--port", str(port)], url)
         try:
             # Warm the page cache of the OS (each kind once, answers not reused: they vary).
-            wrk(binary, script, url, list(KINDS), clients=1, seconds=2)
+            kinds = [*KINDS, "plain"] if name == "plain Datasette" else list(KINDS)
+            wrk(binary, script, url, kinds, clients=1, seconds=2)
             for kind, page in KINDS.items():
                 short = max(3, args.seconds // 3)
-                one = wrk(binary, script, url, [kind], clients=1, seconds=short)
+                only = [kind, "plain"] if name == "plain Datasette" else [kind]
+                one = wrk(binary, script, url, only, clients=1, seconds=short)
                 rows.append(row(name, page, 1, one, short))
                 print(rows[-1], flush=True)
-            many = wrk(binary, script, url, list(KINDS), clients=16, seconds=args.seconds)
+            many = wrk(binary, script, url, kinds, clients=16, seconds=args.seconds)
             mixed[name] = many
             rows.append(row(name, "**mixed workload**", 16, many, args.seconds))
             print(rows[-1], flush=True)
