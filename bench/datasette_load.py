@@ -1,7 +1,9 @@
 """Load benchmark of the public Datasette instance, with wrk (a real HTTP load generator).
 
 A mixed journalist workload (table pages with 5 facets, full-text searches, filtered and sorted
-JSON, canned-query SQL) against, in the same run and on the same database file:
+JSON, canned queries), each request with parameters drawn at random from pools read in the
+database (search words, filter values, sort columns, canned-query parameters), against, in the
+same run and on the same database file:
 - our instance: `codegouv serve --out DIR` (published folder, settings, indexes, answer cache);
 - our instance without its answer cache (`--no-cache`);
 - plain `datasette serve FILE` with default settings.
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -33,25 +36,78 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import README, free_port  # noqa: E402
+from crawler.publish.queries import QUERIES  # noqa: E402
 
 WORK = ROOT / "bench" / "work" / "datasette"
 DB = "inventory"
 
 FACETS = "_facet=licence&_facet=language&_facet=forge&_facet=ministry&_facet=activity"
-CANNED_SQL = (
-    "select coalesce(ministry, '(non renseigné)') as ministere, count(*) as depots, "
-    "sum(licence = 'NONE') as sans_licence from repositories where removed_at is null "
-    "group by ministry order by sans_licence desc"
-)
-#: The journalist's pages: name → path (same paths on every server).
-PAGES: dict[str, str] = {
-    "table page, 5 facets": f"/{DB}/repositories?{FACETS}",
-    "full-text search": f"/{DB}/repositories?_search=donnees",
-    "full-text search, 2 words": f"/{DB}/repositories.json?_search=logiciel+libre",
-    "filtered, sorted JSON": f"/{DB}/repositories.json?licence=MIT&_sort_desc=stars&_size=50",
-    "filtered, sorted JSON 2": f"/{DB}/repositories.json?language=Python&_sort_desc=pushed_at",
-    "canned query (SQL)": f"/{DB}?sql={urllib.parse.quote(CANNED_SQL)}",
+#: The journalist's page kinds. Each request draws its parameters at random from pools read in
+#: the database (search words from the descriptions, licences, languages, forges, ministries,
+#: owners, sort columns, months…), so that an answer cache sees few repeats.
+KINDS: dict[str, str] = {
+    "table": "table page, 5 facets (+ filter, sort)",
+    "search": "full-text search, 1 word",
+    "search2": "full-text search JSON, 2 words",
+    "json": "filtered, sorted JSON",
+    "canned": "canned query, with parameters",
 }
+SORTS = ("stars", "pushed_at", "created_at", "forks")
+WORD = re.compile(r"[a-zà-ÿ]{5,}")
+
+
+def pools(database: Path) -> dict[str, list[str]]:
+    """Values a journalist would type or click, read from the benchmark database (already
+    URL-encoded)."""
+    db = sqlite_utils.Database(database)
+
+    def top(column: str, limit: int) -> list[str]:
+        rows = db.execute(
+            f"select {column} from repositories where {column} is not null and {column} != '' "
+            f"group by {column} order by count(*) desc limit {limit}"
+        ).fetchall()
+        return [str(r[0]) for r in rows]
+
+    words: dict[str, int] = {}
+    for (text,) in db.execute(
+        "select description from repositories where description is not null "
+        "and id not like '%-copie%'"
+    ).fetchall():
+        for word in set(WORD.findall(text.lower())):
+            words[word] = words.get(word, 0) + 1
+    common = sorted(words, key=lambda w: -words[w])[:300]
+    months = [
+        r[0]
+        for r in db.execute(
+            "select distinct substr(created_at, 1, 7) from repositories order by 1 desc limit 60"
+        ).fetchall()
+    ]
+    days = [
+        r[0]
+        for r in db.execute(
+            "select distinct substr(pushed_at, 1, 10) from repositories order by 1 desc limit 200"
+        ).fetchall()
+    ]
+    found = {
+        "words": common,
+        "licence": top("licence", 40),
+        "language": top("language", 60),
+        "forge": top("forge", 40),
+        "ministry": top("ministry", 40),
+        "owner": top("owner", 300),
+        "activity": top("activity", 10),
+        "month": months,
+        "day": days,
+    }
+    db.close()
+    return {k: [urllib.parse.quote_plus(v) for v in values] for k, values in found.items()}
+
+
+def lua_pools(values: dict[str, list[str]]) -> str:
+    return "\n".join(
+        f"pools[{json.dumps(k)}] = {{{', '.join(json.dumps(v) for v in vs)}}}"
+        for k, vs in values.items()
+    )
 
 
 def build_database(repositories: int) -> Path:
@@ -117,16 +173,82 @@ def ensure_wrk() -> str:
     return shutil.which("wrk") or "wrk"
 
 
-LUA = """
-paths = {%s}
-counter = 0
-request = function()
-  counter = counter + 1
-  return wrk.format("GET", paths[math.random(#paths)])
+LUA = r"""
+pools = {}
+%(pools)s
+sorts = {%(sorts)s}
+filters = {"licence", "language", "forge", "ministry", "owner", "activity"}
+db = "/%(db)s"
+facets = "%(facets)s"
+canned = {"depots_sans_licence_par_ministere", "licences_utilisees",
+  "organisations_depots_archives_ou_dormants", "part_licences_libres_par_ministere"}
+-- Plain Datasette has no canned queries: it gets the same SQL and parameters through ?sql=.
+sqls = {}
+%(sqls)s
+plain = false
+
+function query(name, params)
+  if plain then
+    local path = db .. "?sql=" .. sqls[name]
+    if params then path = path .. "&" .. params end
+    return path
+  end
+  if params then return db .. "/" .. name .. "?" .. params end
+  return db .. "/" .. name
 end
+
+function pick(list) return list[math.random(#list)] end
+function filter()
+  local name = pick(filters)
+  return name .. "=" .. pick(pools[name])
+end
+
+builders = {
+  table = function()
+    local path = db .. "/repositories?" .. facets
+    local r = math.random(4)
+    if r <= 2 then path = path .. "&" .. filter() end
+    if r == 2 or r == 3 then path = path .. "&_sort_desc=" .. pick(sorts) end
+    return path
+  end,
+  search = function()
+    local path = db .. "/repositories?_search=" .. pick(pools.words)
+    if math.random(3) == 1 then path = path .. "&" .. filter() end
+    return path
+  end,
+  search2 = function()
+    return db .. "/repositories.json?_search=" .. pick(pools.words) .. "+" .. pick(pools.words)
+  end,
+  json = function()
+    local path = db .. "/repositories.json?" .. filter() .. "&_sort_desc=" .. pick(sorts)
+    if math.random(2) == 1 then path = path .. "&" .. filter() end
+    return path .. "&_size=" .. pick({"20", "50", "100"})
+  end,
+  canned = function()
+    local r = math.random(6)
+    if r == 1 then return query("langages_par_ministere", "ministere=" .. pick(pools.ministry)) end
+    if r == 2 then return query("rapport_qualite_organisation", "owner=" .. pick(pools.owner)) end
+    if r == 3 then return query("nouveaux_depots_du_mois", "mois=" .. pick(pools.month)) end
+    if r == 4 then return query("depots_actifs_90_jours", "date_reference=" .. pick(pools.day)) end
+    return query(pick(canned), nil)
+  end,
+}
+kinds = {}
+
+init = function(args)
+  math.randomseed(os.time() + (tonumber(tostring({}):match("0x(%%x+)"), 16) or 0))
+  for _, kind in ipairs(args) do
+    if kind == "plain" then plain = true else table.insert(kinds, kind) end
+  end
+end
+
+request = function()
+  return wrk.format("GET", builders[pick(kinds)]())
+end
+
 done = function(summary, latency, requests)
-  io.write(string.format("JSON {\\"p95\\": %%f, \\"p50\\": %%f, \\"requests\\": %%d, " ..
-    "\\"errors\\": %%d, \\"timeouts\\": %%d, \\"non2xx\\": %%d}\\n",
+  io.write(string.format("JSON {\"p95\": %%f, \"p50\": %%f, \"requests\": %%d, " ..
+    "\"errors\": %%d, \"timeouts\": %%d, \"non2xx\": %%d}\n",
     latency:percentile(95) / 1000, latency:percentile(50) / 1000, summary.requests,
     summary.errors.connect + summary.errors.read + summary.errors.write +
     summary.errors.status + summary.errors.timeout, summary.errors.timeout,
@@ -135,9 +257,29 @@ end
 """
 
 
-def wrk(binary: str, url: str, paths: list[str], clients: int, seconds: int) -> dict[str, float]:
+def write_script(values: dict[str, list[str]]) -> Path:
     script = WORK / "mix.lua"
-    script.write_text(LUA % ", ".join(json.dumps(p) for p in paths), encoding="utf-8")
+    script.write_text(
+        LUA
+        % {
+            "pools": lua_pools(values),
+            "sorts": ", ".join(json.dumps(s) for s in SORTS),
+            "db": DB,
+            "facets": FACETS,
+            "sqls": "\n".join(
+                f"sqls[{json.dumps(q.name)}] = "
+                f"{json.dumps(urllib.parse.quote_plus(' '.join(q.sql.split())))}"
+                for q in QUERIES
+            ),
+        },
+        encoding="utf-8",
+    )
+    return script
+
+
+def wrk(
+    binary: str, script: Path, url: str, kinds: list[str], *, clients: int, seconds: int
+) -> dict[str, float]:
     result = subprocess.run(
         [
             binary,
@@ -149,6 +291,8 @@ def wrk(binary: str, url: str, paths: list[str], clients: int, seconds: int) -> 
             "-s",
             str(script),
             url,
+            "--",
+            *kinds,
         ],
         capture_output=True,
         text=True,
@@ -206,6 +350,7 @@ def main() -> None:
         ],
         "plain Datasette": [sys.executable, "-m", "datasette", "serve", str(database)],
     }
+    script = write_script(pools(database))
     rows: list[str] = []
     mixed: dict[str, dict[str, float]] = {}
     for name, command in servers.items():
@@ -213,13 +358,16 @@ def main() -> None:
         url = f"http://127.0.0.1:{port}"
         process = start([*command, "--port", str(port)], url)
         try:
-            for path in PAGES.values():  # warm the page cache of the OS and of SQLite
-                requests.get(url + path, timeout=60)
-            for page, path in PAGES.items():
-                one = wrk(binary, url, [path], 1, max(3, args.seconds // 3))
-                rows.append(row(name, page, 1, one, max(3, args.seconds // 3)))
+            # Warm the page cache of the OS (each kind once, answers not reused: they vary).
+            kinds = [*KINDS, "plain"] if name == "plain Datasette" else list(KINDS)
+            wrk(binary, script, url, kinds, clients=1, seconds=2)
+            for kind, page in KINDS.items():
+                short = max(3, args.seconds // 3)
+                only = [kind, "plain"] if name == "plain Datasette" else [kind]
+                one = wrk(binary, script, url, only, clients=1, seconds=short)
+                rows.append(row(name, page, 1, one, short))
                 print(rows[-1], flush=True)
-            many = wrk(binary, url, list(PAGES.values()), 16, args.seconds)
+            many = wrk(binary, script, url, kinds, clients=16, seconds=args.seconds)
             mixed[name] = many
             rows.append(row(name, "**mixed workload**", 16, many, args.seconds))
             print(rows[-1], flush=True)
@@ -231,9 +379,10 @@ def main() -> None:
     bound = "≥ " if mixed["plain Datasette"]["requests"] == 0 else ""
     ratio = f"{bound}{mixed['ours']['rps'] / plain:.0f}"
     ratio_nocache = f"{bound}{mixed['ours, no answer cache']['rps'] / plain:.1f}"
+    load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     section = (
         f"{count:,} repositories, wrk, {args.seconds} s per mixed run, "
-        f"{dt.date.today():%Y-%m-%d}.\n\n"
+        f"{dt.date.today():%Y-%m-%d}, load average at the end {load}.\n\n"
         "| server | page | clients | p50 | p95 | requests/s | errors |\n"
         "|---|---|---:|---:|---:|---:|---:|\n" + "\n".join(rows) + "\n\n"
         f"Mixed workload, 16 clients: ours serves {ratio}× plain Datasette's throughput "

@@ -310,6 +310,7 @@ class InventoryApp:
                 send, 405, "Cette instance est en lecture seule.\n", {"allow": "GET, HEAD"}
             )
             return
+        scope = _without_repeated_facets(_json_without_default_facets(scope), instance)
         instance.active += 1
         try:
             if self.cache and scope["method"] == "GET":
@@ -409,6 +410,56 @@ class InventoryApp:
             )
         except FileNotFoundError:
             await _send_text(send, 404, "Introuvable.\n")
+
+
+def _json_without_default_facets(scope: Scope) -> Scope:
+    """A table's JSON answer skips the table's default facets unless the request asks for a
+    facet (``_facet``, ``_facet_array``…): Datasette computes them for ``.json`` too, the
+    most costly part of a listing, and a program reading the rows rarely wants them. Adds
+    Datasette's own ``_nofacet=1`` to such a request."""
+    if not scope["path"].endswith(".json"):
+        return scope
+    query = scope["query_string"].decode("latin-1")
+    names = [pair.split("=", 1)[0] for pair in query.split("&") if pair]
+    if any(urllib.parse.unquote_plus(n).startswith(("_facet", "_nofacet")) for n in names):
+        return scope
+    extra = "_nofacet=1"
+    return {**scope, "query_string": f"{query}&{extra}".lstrip("&").encode("latin-1")}
+
+
+def _default_facets(metadata: dict[str, Any], database: str, table: str) -> set[str]:
+    """The request arguments (``_facet=licence``, ``_facet_topic=topics``) that ask for a
+    facet a table already shows by default."""
+    tables = ((metadata.get("databases") or {}).get(database) or {}).get("tables") or {}
+    found: set[str] = set()
+    for facet in (tables.get(table) or {}).get("facets") or []:
+        if isinstance(facet, str):
+            found.add(f"_facet={facet}")
+        elif isinstance(facet, dict):
+            for kind, column in facet.items():
+                found.add(f"_facet_{kind}={column}")
+                if kind == datasette_config.TOPIC_FACET:
+                    # The same counts as Datasette's array facet, from the precomputed table.
+                    found.add(f"_facet_array={column}")
+    return found
+
+
+def _without_repeated_facets(scope: Scope, instance: _Instance) -> Scope:
+    """Drop the facets a request asks for that the table shows anyway: Datasette would compute
+    and show each of them twice (``licence`` and ``licence_2``)."""
+    query = scope["query_string"].decode("latin-1")
+    if "_facet" not in query:
+        return scope
+    parts = scope["path"].strip("/").split("/")
+    if len(parts) != 2:
+        return scope
+    database, table = parts[0], urllib.parse.unquote(parts[1]).removesuffix(".json")
+    defaults = _default_facets(instance.published.metadata, database, table)
+    pairs = [pair for pair in query.split("&") if pair]
+    kept = [p for p in pairs if urllib.parse.unquote_plus(p) not in defaults]
+    if len(kept) == len(pairs):
+        return scope
+    return {**scope, "query_string": "&".join(kept).encode("latin-1")}
 
 
 async def _send_text(

@@ -15,9 +15,15 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from datasette import hookimpl  # type: ignore[import-untyped]
+from datasette.database import QueryInterrupted  # type: ignore[import-untyped]
+from datasette.facets import Facet  # type: ignore[import-untyped]
+from datasette.utils import (  # type: ignore[import-untyped]
+    path_with_added_args,
+    path_with_removed_args,
+)
 from datasette.utils.asgi import Base400, Response  # type: ignore[import-untyped]
 
-from crawler.publish.datasette import LENGTH_LIMIT
+from crawler.publish.datasette import LENGTH_LIMIT, MMAP_SIZE, TOPIC_FACET, TOPICS_TABLE
 
 log = logging.getLogger(__name__)
 
@@ -90,9 +96,92 @@ def prepare_connection(conn: sqlite3.Connection) -> None:
     # randomblob(1e9) or zeroblob(1e9) through ?sql= would allocate a gigabyte before the time
     # limit can act: SQLite refuses any longer string or blob ("string or blob too big").
     conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, LENGTH_LIMIT)
+    # The reading threads share the file's pages through the OS instead of each copying them
+    # into its own page cache.
+    conn.execute(f"pragma mmap_size = {MMAP_SIZE}")
     # printf('%.*c', 1e9, 'x') spins for seconds before that cap applies: checked first.
     for name in ("printf", "format"):
         conn.create_function(name, -1, _printf, deterministic=True)
+
+
+_WHERE = re.compile(r"\swhere\s", re.IGNORECASE)
+
+
+class TopicFacet(Facet):  # type: ignore[misc]
+    """The topics of the repositories a page shows, counted from ``repository_topics`` (one
+    indexed row per repository and topic, built by ``prepare``) rather than with Datasette's
+    array facet, which unpacks the JSON of every row (170 ms on 50,000 repositories). Same
+    answer and same links: a value filters with ``topics__arraycontains``."""
+
+    type = TOPIC_FACET
+
+    async def facet_results(self) -> tuple[list[dict[str, Any]], list[str]]:
+        results: list[dict[str, Any]] = []
+        timed_out: list[str] = []
+        size = self.get_facet_size()
+        pairs = self.get_querystring_pairs()
+        for entry in self.get_configs():
+            config = entry["config"]
+            column = config.get("column") or config["simple"]
+            if self.table != "repositories" or column != "topics":
+                continue
+            if _WHERE.search(self.sql):
+                sql = (
+                    f"select topic as value, count(*) as count from {TOPICS_TABLE} "  # noqa: S608
+                    f"where repository in (select id from ({self.sql})) "
+                    f"group by topic order by count desc, value limit {size + 1}"
+                )
+            else:  # the whole table: the index on (topic, repository) alone answers
+                sql = (
+                    f"select topic as value, count(*) as count from {TOPICS_TABLE} "  # noqa: S608
+                    f"group by topic order by count desc, value limit {size + 1}"
+                )
+            try:
+                rows = await self.ds.execute(
+                    self.database,
+                    sql,
+                    self.params,
+                    truncate=False,
+                    custom_time_limit=self.ds.setting("facet_time_limit_ms"),
+                )
+            except QueryInterrupted:
+                timed_out.append(column)
+                continue
+            argument = f"{column}__arraycontains"
+            values = []
+            for row in rows.rows[:size]:
+                value = str(row["value"])
+                selected = (argument, value) in pairs
+                change = path_with_removed_args if selected else path_with_added_args
+                values.append(
+                    {
+                        "value": value,
+                        "label": value,
+                        "count": row["count"],
+                        "toggle_url": self.ds.absolute_url(
+                            self.request, change(self.request, {argument: value})
+                        ),
+                        "selected": selected,
+                    }
+                )
+            results.append(
+                {
+                    "name": column,
+                    "type": self.type,
+                    "results": values,
+                    "hideable": entry["source"] != "metadata",
+                    "toggle_url": self.ds.urls.path(
+                        path_with_removed_args(self.request, {f"_facet_{self.type}": column})
+                    ),
+                    "truncated": len(rows.rows) > size,
+                }
+            )
+        return results, timed_out
+
+
+@hookimpl  # type: ignore[untyped-decorator]
+def register_facet_classes() -> list[type]:
+    return [TopicFacet]
 
 
 async def robots_txt() -> Response:
@@ -112,7 +201,7 @@ def handle_exception(
     included, as a rich traceback with its local variables on stderr: costly enough for a
     visitor to load the server with bad addresses, and with rich 15 it fails outside an
     ``except`` block, turning each 404 into a 500."""
-    from datasette.utils import add_cors_headers  # type: ignore[import-untyped]
+    from datasette.utils import add_cors_headers
     from datasette.views.base import DatasetteError  # type: ignore[import-untyped]
 
     async def answer() -> Response:
