@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from sill._bounded import TooLarge, json_depth, read_capped
+from crawler.licences.bounded import ParseError, json_depth, read_capped
 from sill._fields import EntryError, json_type
 from sill.models import SillExport, SillSimilarSoftware, Software
 from sill.shapes import Parsed, parse_2022, parse_v1, parse_v2
@@ -159,7 +159,7 @@ def load(source: str | Path | bytes, *, fetch: Fetch = fetch_url) -> SillExport:
             data = read_capped(source, MAX_EXPORT_BYTES)
         except OSError as exc:
             raise SillSourceError(f"{label}: cannot read: {exc.strerror or exc}") from exc
-        except TooLarge as exc:
+        except ParseError as exc:
             raise SillFormatError(f"{label}: not a SILL export: {exc}") from None
     return parse(data, source=label)
 
