@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import time
 from pathlib import Path
 
@@ -21,6 +22,9 @@ from crawler.licences.text import decode, normalise_text, word_set
 
 FIXTURES = Path(__file__).parent / "fixtures" / "licences"
 TEXTS = Path(__file__).parents[1] / "crawler" / "licences" / "data" / "texts"
+
+#: The module (``crawler.licences.detect`` the name is the function, re-exported).
+detect_module = importlib.import_module("crawler.licences.detect")
 
 
 def fixture(name: str) -> bytes:
@@ -277,9 +281,18 @@ def test_huge_file_is_not_read() -> None:
 def _timed(content: bytes) -> float:
     """The CPU time the detection takes: the wall clock would measure the other processes too
     when the suite runs in parallel (pytest-xdist) on a busy machine."""
+    detect_module._RECOGNISED.clear()  # the matching itself, not the memo of a known text
     start = time.thread_time()
     detect(content)
     return time.thread_time() - start
+
+
+def test_a_text_seen_before_is_not_matched_again() -> None:
+    content = fixture("COPYING.gpl3-debian")
+    first = detect(content, "COPYING")
+    assert detect(content, "LICENSE") is first  # same text, any name: the memo answers
+    # a REUSE name still speaks for its own file
+    assert detect(content, "LICENSES/GPL-3.0-or-later.txt").licence == "GPL-3.0-or-later"
 
 
 # --- detect_files: a repository's files -----------------------------------------------------

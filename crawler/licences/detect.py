@@ -28,9 +28,11 @@ its own id instead of its neighbour's.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import logging
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -411,6 +413,37 @@ def detect(text: str | bytes | None, filename: str | None = None) -> Detection:
     if len(content) > MAX_CHARS:
         log.debug("%s: %d characters, too long for a licence text", filename, len(content))
         return Detection(NOASSERTION, 0.0)
+    found = _recognised(content)
+    declared = _reuse_name(filename)
+    if declared is not None and found.licence in {NOASSERTION, _version_family(declared)}:
+        return Detection(declared, found.confidence, "REUSE file name", found.closest)
+    return found
+
+
+#: Texts already recognised, by digest: the same licence file (MIT with another holder is
+#: another text, but forks, templates and vendored copies repeat texts exactly) is matched once.
+_RECOGNISED: OrderedDict[bytes, Detection] = OrderedDict()
+_RECOGNISED_SIZE = 4096
+_recognised_lock = threading.Lock()
+
+
+def _recognised(content: str) -> Detection:
+    """What the text of a licence file says, whatever its name (memoised by content)."""
+    key = hashlib.blake2b(content.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    with _recognised_lock:
+        known = _RECOGNISED.get(key)
+        if known is not None:
+            _RECOGNISED.move_to_end(key)
+            return known
+    found = _recognise(content)
+    with _recognised_lock:
+        _RECOGNISED[key] = found
+        if len(_RECOGNISED) > _RECOGNISED_SIZE:
+            _RECOGNISED.popitem(last=False)
+    return found
+
+
+def _recognise(content: str) -> Detection:
     tagged = _spdx_tags(content)
     if tagged is not None:
         return tagged
@@ -423,9 +456,6 @@ def detect(text: str | bytes | None, filename: str | None = None) -> Detection:
         noticed = _notice(content, frozenset(words))
         if noticed is not None:
             found = noticed
-    declared = _reuse_name(filename)
-    if declared is not None and found.licence in {NOASSERTION, _version_family(declared)}:
-        return Detection(declared, found.confidence, "REUSE file name", found.closest)
     return found
 
 
