@@ -23,7 +23,7 @@ from crawler.licences.text import decode, normalise_text, word_set
 FIXTURES = Path(__file__).parent / "fixtures" / "licences"
 TEXTS = Path(__file__).parents[1] / "crawler" / "licences" / "data" / "texts"
 
-#: The module (``crawler.licences.detect`` the name is the function, re-exported).
+#: The module itself: ``crawler.licences.detect`` as an attribute is the re-exported function.
 detect_module = importlib.import_module("crawler.licences.detect")
 
 
