@@ -261,7 +261,12 @@ def _crawl_forge(tally: _ForgeTally, events: queue.Queue[tuple[str, object]]) ->
         log.exception("%s: the crawl stopped on an unexpected error", host)
         tally.crashed = f"{host}: unexpected error: {type(error).__name__}: {error}"
     finally:
-        events.put((host, _DONE))
+        try:
+            tally.adapter.close()
+        except Exception:  # what is saved stays saved; a leak is logged, not fatal
+            log.exception("%s: the adapter did not close cleanly", host)
+        finally:
+            events.put((host, _DONE))
 
 
 def _settle_leftovers(db: sqlite_utils.Database, run_id: int, tally: _ForgeTally) -> None:

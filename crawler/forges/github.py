@@ -220,6 +220,17 @@ class GitHubForge(Forge):
         self._held: list[_Held] = []
         self._needed = 0
         self._held_lock = threading.RLock()
+        self._turns = threading.Condition(self._held_lock)
+        self._taken = self._emitted = self._in_flight = 0
+        """Batches taken out, batches emitted, batches taken but not yet emitted."""
+        self._clients: list[Github] = []
+        """Every worker thread's client, closed by ``close``."""
+
+    def close(self) -> None:
+        with self._lock:
+            clients, self._clients = self._clients, []
+        for client in clients:
+            client.close()
 
     # --- transport ----------------------------------------------------------------------------
 
@@ -254,6 +265,8 @@ class GitHubForge(Forge):
                 raise RuntimeError("PyGithub's Requester changed: cannot bound its answers")
             vars(requester)["_Requester__connectionClass"] = self._connection
             self._local.client = client
+            with self._lock:
+                self._clients.append(client)
         return client
 
     def _connection(
@@ -495,32 +508,61 @@ class GitHubForge(Forge):
         return wanted if wanted.files or wanted.folders or wanted.publiccode else None
 
     def _deliver(self, emit: Emit, event: CrawlEvent, needs: list[tuple[int, _Wanted]]) -> None:
+        """Emit the event now, or hold it until its batch of files is read. The files are read
+        outside the lock (other workers go on paging meanwhile); batches are emitted in the
+        order they were taken, and nothing is emitted directly while one is in flight, so each
+        account's events keep their order."""
         with self._held_lock:
-            if not self._held and not needs:
+            if not self._held and not needs and self._in_flight == 0:
                 emit(event)
                 return
             self._held.append(_Held(event, emit, needs))
             self._needed += len(needs)
-            if self._needed >= FILES_BATCH:
-                self._release()
+            if self._needed < FILES_BATCH:
+                return
+            held, turn = self._take()
+        self._release(held, turn)
 
     def finish(self, emit: Emit) -> None:
         with self._held_lock:
-            self._release(emit)
+            held, turn = self._take()
+        self._release(held, turn, emit)
 
-    def _release(self, late_emit: Emit | None = None) -> None:
-        """Read the held repositories' files, then emit the held events in order."""
+    def _take(self) -> tuple[list[_Held], int]:
+        """Take the held events out as one batch, with its turn to be emitted (under the lock)."""
         held, self._held, self._needed = self._held, [], 0
-        wanted = [
-            (h, index, what)
-            for h in held
-            if isinstance(h.event, RepositoryPage)
-            for index, what in h.needs
-        ]
-        for start in range(0, len(wanted), FILES_BATCH):
-            self._read(wanted[start : start + FILES_BATCH])
-        for h in held:
-            (late_emit or h.emit)(h.event)
+        turn = self._taken
+        self._taken += 1
+        self._in_flight += 1
+        return held, turn
+
+    def _release(self, held: list[_Held], turn: int, late_emit: Emit | None = None) -> None:
+        """Read the held repositories' files, then emit the held events in order, once the
+        batches taken before this one are emitted."""
+        done = False
+        try:
+            wanted = [
+                (h, index, what)
+                for h in held
+                if isinstance(h.event, RepositoryPage)
+                for index, what in h.needs
+            ]
+            for start in range(0, len(wanted), FILES_BATCH):
+                self._read(wanted[start : start + FILES_BATCH])
+            done = True
+        finally:
+            with self._turns:
+                while self._emitted != turn:
+                    self._turns.wait()
+            try:
+                # Only this batch emits now: direct emits wait while one is in flight.
+                for h in held if done else ():
+                    (late_emit or h.emit)(h.event)
+            finally:
+                with self._turns:
+                    self._emitted += 1
+                    self._in_flight -= 1
+                    self._turns.notify_all()
 
     def _read(self, wanted: list[tuple[_Held, int, _Wanted]]) -> None:
         variables: dict[str, Any] = {}
