@@ -13,6 +13,19 @@ the same request and knows neither CeCILL nor Etalab). Only while the licence is
 the listing of REUSE's ``LICENSES/`` folder, then the package manifests. A publiccode.yml is
 read when the tree has one. An unchanged project costs nothing but its listing line.
 
+Re-crawls of a self-hosted instance ask it once what changed: ``/projects`` with
+``last_activity_after`` (the last complete crawl, less a margin; keyset pages). A whole
+instance stores that answer directly (it holds each project's full listing line) and its other
+rows stay as they are. An instance crawled through its groups and users: only the accounts
+that hold a project new or moved since are listed again (a group listing is one or two
+requests and also gives the projects' owners as configured; taking the lines from the
+instance's answer would save those, but not tell a group's subgroup projects apart from those
+merely shared with it); the others are settled unchanged without a request. Projects removed,
+moved or made private do not show in that answer: each account (and each whole instance) is
+listed whole again at least every ``FULL_REFRESH_AFTER`` (a week), which its signature
+records ("group 2026-11-29T23:00:00Z"). gitlab.com is too big to ask that way: its groups are
+listed each time.
+
 ``pushed_at`` holds ``last_activity_at`` (GitLab's push-or-other-activity date). GitLab gives
 the default branch's last commit only at one more request per project: it is asked for the
 projects whose last activity is recent enough to make them active, the ones where "was it a
@@ -295,6 +308,8 @@ class GitLabForge(Forge):
     def plan(self, accounts: Sequence[OwnerConfig]) -> Plan:
         # GitLab has no batched queries: every account is a job, four in flight at most.
         plan = Plan(jobs=[Job((account,)) for account in accounts])
+        if any(account.whole_instance for account in accounts):
+            return plan  # a whole instance asks what changed itself (``_instance``)
         since = self._activity_since(accounts)
         if since is None:
             return plan
@@ -332,7 +347,7 @@ class GitLabForge(Forge):
         """Since when one instance-wide question can replace the accounts' listings: the
         oldest of their last completed crawls (less a margin: GitLab updates
         ``last_activity_at`` at most once an hour, and clocks differ), or ``None`` when it
-        cannot (gitlab.com, a whole instance, an account never completed, interrupted, or whose
+        cannot (gitlab.com, an account never completed, interrupted, or whose
         last full listing is older than ``FULL_REFRESH_AFTER``)."""
         if self.host.lower() == GITLAB_COM or not accounts:
             return None
@@ -341,7 +356,7 @@ class GitLabForge(Forge):
         for account in accounts:
             known = self.state.account(account)
             listed = _listed_at(known.signature)
-            if account.whole_instance or known.cursor or not known.completed_at or listed is None:
+            if known.cursor or not known.completed_at or listed is None:
                 return None
             if now - listed >= FULL_REFRESH_AFTER:
                 return None
@@ -466,19 +481,35 @@ class GitLabForge(Forge):
         )
 
     def _instance(self, account: OwnerConfig, emit: Emit) -> None:
-        params = {
+        params: dict[str, Any] = {
             "visibility": "public",
             "pagination": "keyset",
             "order_by": "id",
             "sort": "asc",
             "per_page": PAGE_SIZE,
         }
+        since = self._activity_since([account])
+        if since is not None:
+            # Only what changed: the instance's answer holds each project's whole listing line.
+            # No cursor is kept: an interrupted question is asked again, from the same date.
+            params["last_activity_after"] = since
+            for items, _cursor in self._listing("/projects", params, None):
+                self._instance_page(account, items, None, emit)
+            known = self.state.account(account)
+            emit(AccountDone(account, None, known.signature, unchanged=True))
+            return
         for items, cursor in self._listing("/projects", params, self._resume_cursor(account)):
-            repositories, valid = self._projects(items, account, emit)
-            namespaces = {o.id: o for o in (self._namespace(p) for p in valid) if o is not None}
-            page = RepositoryPage(account, repositories, cursor, tuple(namespaces.values()))
-            self.page(emit, account, page, cursor)
-        emit(AccountDone(account, None))
+            self._instance_page(account, items, cursor, emit)
+        finished = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        emit(AccountDone(account, None, signature=f"instance {finished}"))
+
+    def _instance_page(
+        self, account: OwnerConfig, items: list[Any], cursor: str | None, emit: Emit
+    ) -> None:
+        repositories, valid = self._projects(items, account, emit)
+        namespaces = {o.id: o for o in (self._namespace(p) for p in valid) if o is not None}
+        page = RepositoryPage(account, repositories, cursor, tuple(namespaces.values()))
+        self.page(emit, account, page, cursor)
 
     def _namespace(self, project: dict[str, Any]) -> Owner | None:
         namespace = project.get("namespace")
@@ -691,7 +722,9 @@ def _kind(signature: str | None) -> str | None:
 def _listed_at(signature: str | None) -> dt.datetime | None:
     """When the account was last listed whole: the second word of its stored signature."""
     parts = (signature or "").split(" ")
-    return _moment(parts[1]) if len(parts) == 2 and _kind(signature) else None
+    if len(parts) != 2 or parts[0] not in ("group", "user", "instance"):
+        return None
+    return _moment(parts[1])
 
 
 def _moment(value: str) -> dt.datetime | None:
