@@ -52,6 +52,7 @@ from crawler.forges.base import (
     RateLimited,
     describe,
 )
+from crawler.forges.reads import licence_steps, licence_unknown, publiccode_to_read, readme_files
 from crawler.forges.transport import AnswerError
 from crawler.licences import NOASSERTION, NONE, detect_files, normalise
 from crawler.models import (
@@ -199,6 +200,8 @@ class _Wanted:
     folders: tuple[str, ...] = ()
     """REUSE ``LICENSES/`` folders, whose file names are SPDX ids."""
     publiccode: str | None = None
+    readme: str | None = None
+    """The README, whose licence section is read when the files tell no licence."""
 
 
 @dataclass
@@ -464,7 +467,7 @@ class GitHubForge(Forge):
             needs = [
                 (i, wanted)
                 for i, (node, repository) in enumerate(zip(nodes, repositories, strict=True))
-                if (wanted := self._wanted(repository, _root_files(node)))
+                if (wanted := self._wanted(repository, _root_files(node), _readmes(node)))
             ]
             self._deliver(emit, RepositoryPage(account, repositories, cursor), needs)
             if cursor is None:
@@ -495,17 +498,26 @@ class GitHubForge(Forge):
             )
         return repository
 
-    def _wanted(self, repository: Repository, files: RootFiles) -> _Wanted | None:
-        """What is worth reading: the licence files, REUSE folder and manifests while the
-        licence is unknown; publiccode.yml unless it was read before this last push."""
+    def _wanted(
+        self, repository: Repository, files: RootFiles, readmes: Sequence[str] = ()
+    ) -> _Wanted | None:
+        """What is worth reading (``crawler.forges.reads``): while the licence is unknown,
+        every licence step at once (one query reads them all); publiccode.yml unless it was
+        read before this last push."""
         wanted = _Wanted()
-        if repository.licence in (NOASSERTION, NONE) and repository.licence_source == "forge":
-            wanted = _Wanted(files.licence_files[:2] + files.manifests, files.licence_dirs)
-        if files.publiccode_files:
-            known = self.unchanged(repository)
-            if not (known is not None and known.publiccode_read):
-                wanted = dataclasses.replace(wanted, publiccode=files.publiccode_files[0])
-        return wanted if wanted.files or wanted.folders or wanted.publiccode else None
+        if licence_unknown(repository):
+            steps = licence_steps(files, readmes=readmes, readme_licence=self.readme_licence)
+            wanted = _Wanted(
+                tuple(s.path for s in steps if s.kind in ("licence", "manifest")),
+                tuple(s.path for s in steps if s.kind == "folder"),
+                readme=next((s.path for s in steps if s.kind == "readme"), None),
+            )
+        publiccode = publiccode_to_read(files, self.unchanged(repository))
+        if publiccode is not None:
+            wanted = dataclasses.replace(wanted, publiccode=publiccode)
+        if wanted.files or wanted.folders or wanted.publiccode or wanted.readme:
+            return wanted
+        return None
 
     def _deliver(self, emit: Emit, event: CrawlEvent, needs: list[tuple[int, _Wanted]]) -> None:
         """Emit the event now, or hold it until its batch of files is read. The files are read
@@ -572,7 +584,11 @@ class GitHubForge(Forge):
             repository = h.event.repositories[index]
             variables[f"o{i}"], variables[f"n{i}"] = repository.owner, repository.name
             objects = []
-            blobs = (*what.files, *((what.publiccode,) if what.publiccode else ()))
+            blobs = (
+                *what.files,
+                *((what.publiccode,) if what.publiccode else ()),
+                *((what.readme,) if what.readme else ()),
+            )
             for j, name in enumerate(blobs):
                 variables[f"e{i}_{j}"] = f"HEAD:{name}"
                 objects.append(f"f{j}: object(expression: $e{i}_{j}) {{ ... on Blob {{ text }} }}")
@@ -614,12 +630,21 @@ class GitHubForge(Forge):
             assert isinstance(h.event, RepositoryPage)
             repository = h.event.repositories[index]
             changes: dict[str, Any] = {}
-            if texts:
+            found = detect_files(texts) if texts else None
+            if found is not None and found.licence != NOASSERTION:
                 # NONE too: the files were read and grant nothing (a copyright line, a
                 # manifest without a licence), which a re-crawl need not read again.
-                found = detect_files(texts)
-                if found.licence != NOASSERTION:
-                    changes.update(licence=found.licence, licence_source=found.source)
+                changes.update(licence=found.licence, licence_source=found.source)
+            if (
+                what.readme
+                and self.readme_licence is not None
+                and (found is None or found.licence in (NONE, NOASSERTION))
+            ):
+                index_readme = len(what.files) + (1 if what.publiccode else 0)
+                text = _object(node.get(f"f{index_readme}")).get("text")
+                licence = self.readme_licence(text if isinstance(text, str) else None)
+                if licence is not None:
+                    changes.update(licence=licence, licence_source="readme")
             if what.publiccode:
                 text = _object(node.get(f"f{len(what.files)}")).get("text")
                 if isinstance(text, str):
@@ -790,6 +815,13 @@ def _root_files(node: Any) -> RootFiles:
     return classify(
         (field(e, "name", str, required=True), field(e, "type", str, required=True))
         for e in entries
+    )
+
+
+def _readmes(node: Any) -> tuple[str, ...]:
+    entries = items(obj(node, "object"), "entries")
+    return readme_files(
+        name for e in entries if e.get("type") == "blob" and isinstance(name := e.get("name"), str)
     )
 
 
