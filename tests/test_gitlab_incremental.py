@@ -149,3 +149,53 @@ def test_a_crawl_leaves_no_thread_behind(forge):
     forge.dataset.update_repository(host, victim.owner, victim.name, last_activity_at=changed)
     run(config, db)  # with detail threads at work
     assert threading.active_count() == before, [t.name for t in threading.enumerate()]
+
+
+# --- GitHub: files read outside the delivery lock (same "adapters and their threads" concern) ---
+
+
+def test_github_reads_held_files_without_blocking_other_workers():
+    """While one worker reads a batch of files (GraphQL), another worker's pages are taken in
+    at once instead of waiting for the lock; every account's events keep their order."""
+    from crawler.forges import github
+    from crawler.models import AccountDone, Repository, RepositoryPage
+
+    reading, release = threading.Event(), threading.Event()
+
+    class SlowFiles(github.GitHubForge):
+        def _read(self, wanted):  # the GraphQL request, held open by the test
+            reading.set()
+            assert release.wait(10)
+
+    adapter = SlowFiles(ForgeConfig("github.com", "github", "http://127.0.0.1:9"))
+    a, b = OwnerConfig("github.com", "a"), OwnerConfig("github.com", "b")
+    need = github._Wanted(files=("LICENSE",))
+    emitted: list[object] = []
+
+    def page(account, n):
+        repository = Repository(forge="github.com", owner=account.login, name=f"r{n}", url="u")
+        return RepositoryPage(account, (repository,), None)
+
+    first = [(i, need) for i in range(1)]
+    batch = [(page(a, n), first) for n in range(github.FILES_BATCH)]
+    worker_a = threading.Thread(
+        target=lambda: [adapter._deliver(emitted.append, event, needs) for event, needs in batch]
+    )
+    worker_a.start()
+    assert reading.wait(10)
+    returned = threading.Event()
+
+    def worker_b():
+        adapter._deliver(emitted.append, page(b, 0), first)
+        adapter._deliver(emitted.append, AccountDone(b, None), [])
+        returned.set()
+
+    threading.Thread(target=worker_b).start()
+    assert returned.wait(2), "the second worker waited for the first one's files"
+    assert emitted == []  # nothing emitted before the batch taken earlier
+    release.set()
+    worker_a.join(10)
+    adapter.finish(emitted.append)
+    order = [(e.account.login, type(e).__name__) for e in emitted]
+    assert order[: github.FILES_BATCH] == [("a", "RepositoryPage")] * github.FILES_BATCH
+    assert order[github.FILES_BATCH :] == [("b", "RepositoryPage"), ("b", "AccountDone")]
