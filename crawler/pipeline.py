@@ -71,6 +71,8 @@ class _ForgeTally:
     first_error: str | None = None
     skipped: int = 0
     """Malformed items skipped (each recorded in crawl_errors)."""
+    paged: dict[str, int] = field(default_factory=dict)
+    """Repositories saved from pages in this run, by account key."""
 
     @property
     def status(self) -> str:
@@ -171,13 +173,18 @@ def crawl(
         if isinstance(item, RepositoryPage):
             new += store.save_page(db, item, run_id).new
             tally.repositories += len(item.repositories)
+            tally.paged[item.account.key] = tally.paged.get(item.account.key, 0) + len(
+                item.repositories
+            )
         elif isinstance(item, AccountDone):
             saved = store.finish_account(db, item, run_id)
             removed += saved.removed
             tally.ok += 1
             tally.settled.add(item.account.key)
             if item.unchanged:
-                tally.repositories += store.count_repositories(db, item.account)
+                # (less what its pages of this run already counted: only what changed)
+                stored = store.count_repositories(db, item.account)
+                tally.repositories += max(0, stored - tally.paged.get(item.account.key, 0))
         elif isinstance(item, AccountFailed):
             store.fail_account(db, item, run_id)
             tally.failed += 1
@@ -261,7 +268,12 @@ def _crawl_forge(tally: _ForgeTally, events: queue.Queue[tuple[str, object]]) ->
         log.exception("%s: the crawl stopped on an unexpected error", host)
         tally.crashed = f"{host}: unexpected error: {type(error).__name__}: {error}"
     finally:
-        events.put((host, _DONE))
+        try:
+            tally.adapter.close()
+        except Exception:  # what is saved stays saved; a leak is logged, not fatal
+            log.exception("%s: the adapter did not close cleanly", host)
+        finally:
+            events.put((host, _DONE))
 
 
 def _settle_leftovers(db: sqlite_utils.Database, run_id: int, tally: _ForgeTally) -> None:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from crawler.forges.answers import BadItem
+from crawler.forges.reads import ReadmeLicence
 from crawler.forges.transport import BoundedAdapter
 from crawler.models import (
     AccountDone,
@@ -157,6 +158,9 @@ class Forge(ABC):
     kind: ClassVar[str]
     crawls_whole_instances: ClassVar[bool] = False
     """Whether a forge listed without owners (every public project) can be crawled."""
+    readme_licence: ReadmeLicence | None = None
+    """What reads a README's licence section, when the files leave the licence unknown (the
+    README step of ``crawler.forges.reads``; off when ``None``)."""
 
     def __init__(
         self,
@@ -275,6 +279,11 @@ class Forge(ABC):
     def finish(self, emit: Emit) -> None:
         """Called once every job is done: emit what an adapter still holds back."""
         return None  # nothing held back by default
+
+    def close(self) -> None:
+        """Release what the adapter holds (thread pools, HTTP sessions): a long-running process
+        (the scheduler) would otherwise keep them for ever. Safe to call twice."""
+        return None  # nothing held by default
 
     def _run(self, job: Job, emit: Emit) -> None:
         settled: set[str] = set()

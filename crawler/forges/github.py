@@ -52,6 +52,7 @@ from crawler.forges.base import (
     RateLimited,
     describe,
 )
+from crawler.forges.reads import licence_steps, licence_unknown, publiccode_to_read, readme_files
 from crawler.forges.transport import AnswerError
 from crawler.licences import NOASSERTION, NONE, detect_files, normalise
 from crawler.models import (
@@ -199,6 +200,8 @@ class _Wanted:
     folders: tuple[str, ...] = ()
     """REUSE ``LICENSES/`` folders, whose file names are SPDX ids."""
     publiccode: str | None = None
+    readme: str | None = None
+    """The README, whose licence section is read when the files tell no licence."""
 
 
 @dataclass
@@ -220,6 +223,17 @@ class GitHubForge(Forge):
         self._held: list[_Held] = []
         self._needed = 0
         self._held_lock = threading.RLock()
+        self._turns = threading.Condition(self._held_lock)
+        self._taken = self._emitted = self._in_flight = 0
+        """Batches taken out, batches emitted, batches taken but not yet emitted."""
+        self._clients: list[Github] = []
+        """Every worker thread's client, closed by ``close``."""
+
+    def close(self) -> None:
+        with self._lock:
+            clients, self._clients = self._clients, []
+        for client in clients:
+            client.close()
 
     # --- transport ----------------------------------------------------------------------------
 
@@ -254,6 +268,8 @@ class GitHubForge(Forge):
                 raise RuntimeError("PyGithub's Requester changed: cannot bound its answers")
             vars(requester)["_Requester__connectionClass"] = self._connection
             self._local.client = client
+            with self._lock:
+                self._clients.append(client)
         return client
 
     def _connection(
@@ -451,7 +467,7 @@ class GitHubForge(Forge):
             needs = [
                 (i, wanted)
                 for i, (node, repository) in enumerate(zip(nodes, repositories, strict=True))
-                if (wanted := self._wanted(repository, _root_files(node)))
+                if (wanted := self._wanted(repository, _root_files(node), _readmes(node)))
             ]
             self._deliver(emit, RepositoryPage(account, repositories, cursor), needs)
             if cursor is None:
@@ -482,45 +498,83 @@ class GitHubForge(Forge):
             )
         return repository
 
-    def _wanted(self, repository: Repository, files: RootFiles) -> _Wanted | None:
-        """What is worth reading: the licence files, REUSE folder and manifests while the
-        licence is unknown; publiccode.yml unless it was read before this last push."""
+    def _wanted(
+        self, repository: Repository, files: RootFiles, readmes: Sequence[str] = ()
+    ) -> _Wanted | None:
+        """What is worth reading (``crawler.forges.reads``): while the licence is unknown,
+        every licence step at once (one query reads them all); publiccode.yml unless it was
+        read before this last push."""
         wanted = _Wanted()
-        if repository.licence in (NOASSERTION, NONE) and repository.licence_source == "forge":
-            wanted = _Wanted(files.licence_files[:2] + files.manifests, files.licence_dirs)
-        if files.publiccode_files:
-            known = self.unchanged(repository)
-            if not (known is not None and known.publiccode_read):
-                wanted = dataclasses.replace(wanted, publiccode=files.publiccode_files[0])
-        return wanted if wanted.files or wanted.folders or wanted.publiccode else None
+        if licence_unknown(repository):
+            steps = licence_steps(files, readmes=readmes, readme_licence=self.readme_licence)
+            wanted = _Wanted(
+                tuple(s.path for s in steps if s.kind in ("licence", "manifest")),
+                tuple(s.path for s in steps if s.kind == "folder"),
+                readme=next((s.path for s in steps if s.kind == "readme"), None),
+            )
+        publiccode = publiccode_to_read(files, self.unchanged(repository))
+        if publiccode is not None:
+            wanted = dataclasses.replace(wanted, publiccode=publiccode)
+        if wanted.files or wanted.folders or wanted.publiccode or wanted.readme:
+            return wanted
+        return None
 
     def _deliver(self, emit: Emit, event: CrawlEvent, needs: list[tuple[int, _Wanted]]) -> None:
+        """Emit the event now, or hold it until its batch of files is read. The files are read
+        outside the lock (other workers go on paging meanwhile); batches are emitted in the
+        order they were taken, and nothing is emitted directly while one is in flight, so each
+        account's events keep their order."""
         with self._held_lock:
-            if not self._held and not needs:
+            if not self._held and not needs and self._in_flight == 0:
                 emit(event)
                 return
             self._held.append(_Held(event, emit, needs))
             self._needed += len(needs)
-            if self._needed >= FILES_BATCH:
-                self._release()
+            if self._needed < FILES_BATCH:
+                return
+            held, turn = self._take()
+        self._release(held, turn)
 
     def finish(self, emit: Emit) -> None:
         with self._held_lock:
-            self._release(emit)
+            held, turn = self._take()
+        self._release(held, turn, emit)
 
-    def _release(self, late_emit: Emit | None = None) -> None:
-        """Read the held repositories' files, then emit the held events in order."""
+    def _take(self) -> tuple[list[_Held], int]:
+        """Take the held events out as one batch, with its turn to be emitted (under the lock)."""
         held, self._held, self._needed = self._held, [], 0
-        wanted = [
-            (h, index, what)
-            for h in held
-            if isinstance(h.event, RepositoryPage)
-            for index, what in h.needs
-        ]
-        for start in range(0, len(wanted), FILES_BATCH):
-            self._read(wanted[start : start + FILES_BATCH])
-        for h in held:
-            (late_emit or h.emit)(h.event)
+        turn = self._taken
+        self._taken += 1
+        self._in_flight += 1
+        return held, turn
+
+    def _release(self, held: list[_Held], turn: int, late_emit: Emit | None = None) -> None:
+        """Read the held repositories' files, then emit the held events in order, once the
+        batches taken before this one are emitted."""
+        done = False
+        try:
+            wanted = [
+                (h, index, what)
+                for h in held
+                if isinstance(h.event, RepositoryPage)
+                for index, what in h.needs
+            ]
+            for start in range(0, len(wanted), FILES_BATCH):
+                self._read(wanted[start : start + FILES_BATCH])
+            done = True
+        finally:
+            with self._turns:
+                while self._emitted != turn:
+                    self._turns.wait()
+            try:
+                # Only this batch emits now: direct emits wait while one is in flight.
+                for h in held if done else ():
+                    (late_emit or h.emit)(h.event)
+            finally:
+                with self._turns:
+                    self._emitted += 1
+                    self._in_flight -= 1
+                    self._turns.notify_all()
 
     def _read(self, wanted: list[tuple[_Held, int, _Wanted]]) -> None:
         variables: dict[str, Any] = {}
@@ -530,7 +584,11 @@ class GitHubForge(Forge):
             repository = h.event.repositories[index]
             variables[f"o{i}"], variables[f"n{i}"] = repository.owner, repository.name
             objects = []
-            blobs = (*what.files, *((what.publiccode,) if what.publiccode else ()))
+            blobs = (
+                *what.files,
+                *((what.publiccode,) if what.publiccode else ()),
+                *((what.readme,) if what.readme else ()),
+            )
             for j, name in enumerate(blobs):
                 variables[f"e{i}_{j}"] = f"HEAD:{name}"
                 objects.append(f"f{j}: object(expression: $e{i}_{j}) {{ ... on Blob {{ text }} }}")
@@ -572,12 +630,21 @@ class GitHubForge(Forge):
             assert isinstance(h.event, RepositoryPage)
             repository = h.event.repositories[index]
             changes: dict[str, Any] = {}
-            if texts:
+            found = detect_files(texts) if texts else None
+            if found is not None and found.licence != NOASSERTION:
                 # NONE too: the files were read and grant nothing (a copyright line, a
                 # manifest without a licence), which a re-crawl need not read again.
-                found = detect_files(texts)
-                if found.licence != NOASSERTION:
-                    changes.update(licence=found.licence, licence_source=found.source)
+                changes.update(licence=found.licence, licence_source=found.source)
+            if (
+                what.readme
+                and self.readme_licence is not None
+                and (found is None or found.licence in (NONE, NOASSERTION))
+            ):
+                index_readme = len(what.files) + (1 if what.publiccode else 0)
+                text = _object(node.get(f"f{index_readme}")).get("text")
+                licence = self.readme_licence(text if isinstance(text, str) else None)
+                if licence is not None:
+                    changes.update(licence=licence, licence_source="readme")
             if what.publiccode:
                 text = _object(node.get(f"f{len(what.files)}")).get("text")
                 if isinstance(text, str):
@@ -748,6 +815,13 @@ def _root_files(node: Any) -> RootFiles:
     return classify(
         (field(e, "name", str, required=True), field(e, "type", str, required=True))
         for e in entries
+    )
+
+
+def _readmes(node: Any) -> tuple[str, ...]:
+    entries = items(obj(node, "object"), "entries")
+    return readme_files(
+        name for e in entries if e.get("type") == "blob" and isinstance(name := e.get("name"), str)
     )
 
 

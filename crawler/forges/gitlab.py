@@ -13,6 +13,19 @@ the same request and knows neither CeCILL nor Etalab). Only while the licence is
 the listing of REUSE's ``LICENSES/`` folder, then the package manifests. A publiccode.yml is
 read when the tree has one. An unchanged project costs nothing but its listing line.
 
+Re-crawls of a self-hosted instance ask it once what changed: ``/projects`` with
+``last_activity_after`` (the last complete crawl, less a margin; keyset pages). A whole
+instance stores that answer directly (it holds each project's full listing line) and its other
+rows stay as they are. An instance crawled through its groups and users: only the accounts
+that hold a project new or moved since are listed again (a group listing is one or two
+requests and also gives the projects' owners as configured; taking the lines from the
+instance's answer would save those, but not tell a group's subgroup projects apart from those
+merely shared with it); the others are settled unchanged without a request. Projects removed,
+moved or made private do not show in that answer: each account (and each whole instance) is
+listed whole again at least every ``FULL_REFRESH_AFTER`` (a week), which its signature
+records ("group 2026-11-29T23:00:00Z"). gitlab.com is too big to ask that way: its groups are
+listed each time.
+
 ``pushed_at`` holds ``last_activity_at`` (GitLab's push-or-other-activity date). GitLab gives
 the default branch's last commit only at one more request per project: it is asked for the
 projects whose last activity is recent enough to make them active, the ones where "was it a
@@ -39,6 +52,8 @@ from gitlab.exceptions import GitlabAuthenticationError, GitlabError, GitlabHttp
 
 from crawler.forges.answers import BadItem, count, field, obj, retry_after
 from crawler.forges.base import (
+    FORGE_WIDE,
+    FULL_REFRESH_AFTER,
     USER_AGENT,
     AccountNotFound,
     AnswerFailed,
@@ -46,6 +61,7 @@ from crawler.forges.base import (
     Emit,
     EndlessPages,
     Forge,
+    ForgeError,
     ForgeUnavailable,
     Job,
     MalformedResponse,
@@ -53,9 +69,9 @@ from crawler.forges.base import (
     QueryRejected,
     RateLimited,
 )
+from crawler.forges.reads import licence_steps, publiccode_to_read, read_licence, readme_files
 from crawler.forges.session import AccountMoved, ForgeSession, origin
 from crawler.forges.transport import AnswerCutOff, AnswerError, read_body
-from crawler.licences import NOASSERTION, NONE, detect_files
 from crawler.metrics import activity_cutoffs
 from crawler.models import (
     AccountDone,
@@ -73,14 +89,17 @@ log = logging.getLogger(__name__)
 
 PAGE_SIZE = 100
 API_SUFFIX = "/api/v4"
-#: Licence files read per project (one in the usual case).
-MAX_LICENCE_FILES = 2
 #: Package manifests read per project while none declares a licence.
 MAX_MANIFESTS = 2
 #: A licence file longer than this is not a licence text (detection refuses it anyway).
 MAX_LICENCE_BYTES = 256 * 1024
 #: The publiccode.yml validator refuses larger files.
 MAX_PUBLICCODE_BYTES = 512 * 1024
+#: Too big to ask "what changed since" of the whole instance: its groups are listed each time.
+GITLAB_COM = "gitlab.com"
+#: How far before the last crawl activity is asked for (GitLab's hourly ``last_activity_at``
+#: updates, clock differences between the forge and us).
+ACTIVITY_MARGIN = dt.timedelta(hours=2)
 
 
 class _TooLongWait(Exception):
@@ -102,6 +121,15 @@ class GitLabForge(Forge):
         self._details = ThreadPoolExecutor(
             max_workers=self.max_concurrency, thread_name_prefix=f"details-{self.host}"
         )
+        self._clients: list[gitlab.Gitlab] = []
+        """Every worker thread's client, closed by ``close``."""
+
+    def close(self) -> None:
+        self._details.shutdown(wait=True, cancel_futures=True)
+        with self._lock:
+            clients, self._clients = self._clients, []
+        for client in clients:
+            client.session.close()
 
     # --- transport ----------------------------------------------------------------------------
 
@@ -125,6 +153,8 @@ class GitLabForge(Forge):
                 session=session,
             )
             self._local.client = client
+            with self._lock:
+                self._clients.append(client)
         return client
 
     def _on_response(self, response: requests.Response, *_args: Any, **_kwargs: Any) -> None:
@@ -277,7 +307,91 @@ class GitLabForge(Forge):
 
     def plan(self, accounts: Sequence[OwnerConfig]) -> Plan:
         # GitLab has no batched queries: every account is a job, four in flight at most.
-        return Plan(jobs=[Job((account,)) for account in accounts])
+        plan = Plan(jobs=[Job((account,)) for account in accounts])
+        if any(account.whole_instance for account in accounts):
+            return plan  # a whole instance asks what changed itself (``_instance``)
+        since = self._activity_since(accounts)
+        if since is None:
+            return plan
+        try:
+            active = self._active_paths(since)
+        except (ForgeError, BadItem) as error:
+            if isinstance(error, FORGE_WIDE):
+                raise
+            log.warning(
+                "%s: activity since %s unreadable (%s): every account listed",
+                self.host,
+                since,
+                error,
+            )
+            return plan
+        jobs: list[Job] = []
+        for job in plan.jobs:
+            (account,) = job.accounts
+            prefix = account.login.lower() + "/"
+            if any(path.startswith(prefix) for path in active):
+                jobs.append(job)
+            else:
+                known = self.state.account(account)
+                plan.done.append(AccountDone(account, None, known.signature, unchanged=True))
+        log.info(
+            "%s: %d of %d accounts active since %s, listed again",
+            self.host,
+            len(jobs),
+            len(accounts),
+            since,
+        )
+        return Plan(jobs=jobs, done=plan.done)
+
+    def _activity_since(self, accounts: Sequence[OwnerConfig]) -> str | None:
+        """Since when one instance-wide question can replace the accounts' listings: the
+        oldest of their last completed crawls (less a margin: GitLab updates
+        ``last_activity_at`` at most once an hour, and clocks differ), or ``None`` when it
+        cannot (gitlab.com, an account never completed, interrupted, or whose
+        last full listing is older than ``FULL_REFRESH_AFTER``)."""
+        if self.host.lower() == GITLAB_COM or not accounts:
+            return None
+        now = dt.datetime.now(dt.UTC)
+        oldest: dt.datetime | None = None
+        for account in accounts:
+            known = self.state.account(account)
+            listed = _listed_at(known.signature)
+            if known.cursor or not known.completed_at or listed is None:
+                return None
+            if now - listed >= FULL_REFRESH_AFTER:
+                return None
+            completed = _moment(known.completed_at)
+            if completed is None:
+                return None
+            oldest = completed if oldest is None else min(oldest, completed)
+        assert oldest is not None
+        return (oldest - ACTIVITY_MARGIN).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def _active_paths(self, since: str) -> set[str]:
+        """The lower-cased paths of the public projects that are new or changed since
+        ``since``: listed by the instance, and not already stored with that same
+        ``last_activity_at`` (the margin brings back some that did not change)."""
+        params = {
+            "visibility": "public",
+            "last_activity_after": since,
+            "pagination": "keyset",
+            "order_by": "id",
+            "sort": "asc",
+            "per_page": PAGE_SIZE,
+            "simple": "true",
+        }
+        active: set[str] = set()
+        for items, _cursor in self._listing("/projects", params, None):
+            for item in items:
+                path = field(item, "path_with_namespace", str)
+                if not path:
+                    continue
+                moved = iso(field(item, "last_activity_at", str))
+                owner, _, name = path.rpartition("/")
+                known = self.state.repositories.get(repository_id(self.host, owner, name))
+                if known is None or known.pushed_at != moved:
+                    active.add(path.lower())
+        return active
 
     def fetch(self, job: Job, emit: Emit) -> None:
         (account,) = job.accounts
@@ -293,9 +407,15 @@ class GitLabForge(Forge):
 
     def _account(self, account: OwnerConfig, emit: Emit) -> None:
         known = self.state.account(account)
-        kind = known.signature if known.signature in ("group", "user") else None
+        kind = _kind(known.signature)
         owner: Owner | None = None
-        if kind is None or not self.is_fresh(account, kind) or not known.completed_at:
+        listed = _listed_at(known.signature)
+        if (
+            kind is None
+            or listed is None
+            or dt.datetime.now(dt.UTC) - listed >= FULL_REFRESH_AFTER
+            or not known.completed_at
+        ):
             owner = self._profile(account)
             kind = owner.kind
         encoded = quote(account.login, safe="")
@@ -311,7 +431,10 @@ class GitLabForge(Forge):
         for items, cursor in self._listing(path, params, self._resume_cursor(account)):
             repositories, _ = self._projects(items, account, emit)
             self.page(emit, account, RepositoryPage(account, repositories, cursor), cursor)
-        emit(AccountDone(account, owner, signature=kind))
+        # The signature keeps the kind and when the account was last listed whole (the weekly
+        # full listing, see ``_activity_since``).
+        finished = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        emit(AccountDone(account, owner, signature=f"{kind} {finished}"))
 
     def _profile(self, account: OwnerConfig) -> Owner:
         """The group, else the user, of that path."""
@@ -358,19 +481,35 @@ class GitLabForge(Forge):
         )
 
     def _instance(self, account: OwnerConfig, emit: Emit) -> None:
-        params = {
+        params: dict[str, Any] = {
             "visibility": "public",
             "pagination": "keyset",
             "order_by": "id",
             "sort": "asc",
             "per_page": PAGE_SIZE,
         }
+        since = self._activity_since([account])
+        if since is not None:
+            # Only what changed: the instance's answer holds each project's whole listing line.
+            # No cursor is kept: an interrupted question is asked again, from the same date.
+            params["last_activity_after"] = since
+            for items, _cursor in self._listing("/projects", params, None):
+                self._instance_page(account, items, None, emit)
+            known = self.state.account(account)
+            emit(AccountDone(account, None, known.signature, unchanged=True))
+            return
         for items, cursor in self._listing("/projects", params, self._resume_cursor(account)):
-            repositories, valid = self._projects(items, account, emit)
-            namespaces = {o.id: o for o in (self._namespace(p) for p in valid) if o is not None}
-            page = RepositoryPage(account, repositories, cursor, tuple(namespaces.values()))
-            self.page(emit, account, page, cursor)
-        emit(AccountDone(account, None))
+            self._instance_page(account, items, cursor, emit)
+        finished = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        emit(AccountDone(account, None, signature=f"instance {finished}"))
+
+    def _instance_page(
+        self, account: OwnerConfig, items: list[Any], cursor: str | None, emit: Emit
+    ) -> None:
+        repositories, valid = self._projects(items, account, emit)
+        namespaces = {o.id: o for o in (self._namespace(p) for p in valid) if o is not None}
+        page = RepositoryPage(account, repositories, cursor, tuple(namespaces.values()))
+        self.page(emit, account, page, cursor)
 
     def _namespace(self, project: dict[str, Any]) -> Owner | None:
         namespace = project.get("namespace")
@@ -463,11 +602,13 @@ class GitLabForge(Forge):
             )
         project_id = project["id"]
         # A 404 root tree: the default branch does not exist (empty repository).
-        files = classify(self._tree(project_id, repository) or [])
-        licence, source = self._licence(project_id, repository, files)
+        entries = self._tree(project_id, repository) or []
+        files = classify(entries)
+        readmes = readme_files(name for name, kind in entries if kind == "blob")
+        licence, source = self._licence(project_id, repository, files, readmes)
         publiccode = None
-        if files.publiccode_files:
-            path = files.publiccode_files[0]
+        path = publiccode_to_read(files, None)
+        if path is not None:
             text = self._raw(project_id, repository, path, MAX_PUBLICCODE_BYTES)
             if text is not None:
                 publiccode = validate(text).as_row(path)
@@ -485,36 +626,27 @@ class GitLabForge(Forge):
         )
 
     def _licence(
-        self, project_id: Any, repository: Repository, files: RootFiles
+        self, project_id: Any, repository: Repository, files: RootFiles, readmes: Sequence[str]
     ) -> tuple[str, str]:
-        """The licence and where it came from (``forge`` when there was nothing to read; else
-        ``detected``, NONE included, or ``manifest``), read no further than needed, in order of
-        likelihood: the root licence file(s) (one request for the usual single file, like
+        """The licence and where it came from, read in the order ``crawler.forges.reads``
+        gives and no further than needed (one request for the usual single licence file, like
         ``?license=true`` would cost, but it knows CeCILL and Etalab, which GitLab reports as
-        "other"; two at most, a GPL COPYING beside an LGPL COPYING.LESSER), then the names in
-        REUSE's ``LICENSES/`` folder, then the package manifests."""
-        texts: dict[str, str | bytes | None] = {}
-        for name in files.licence_files[:MAX_LICENCE_FILES]:
-            text = self._raw(project_id, repository, name, MAX_LICENCE_BYTES)
-            if text is not None:
-                texts[name] = text
-        found = detect_files(texts)
-        for folder in files.licence_dirs:
-            if found.licence not in (NONE, NOASSERTION):
-                break
+        "other")."""
+
+        def list_folder(folder: str) -> list[str]:
             entries = self._tree(project_id, repository, folder) or []
-            texts.update((f"{folder}/{name}", None) for name, kind in entries if kind == "blob")
-            found = detect_files(texts)
-        for name in files.manifests[:MAX_MANIFESTS]:
-            if found.licence not in (NONE, NOASSERTION):
-                break
-            text = self._raw(project_id, repository, name, MAX_LICENCE_BYTES)
-            if text is not None:
-                texts[name] = text
-                found = detect_files(texts)
-        if not texts:
-            return (NOASSERTION if files.has_licence_file else NONE), "forge"
-        return found.licence, found.source
+            return [name for name, kind in entries if kind == "blob"]
+
+        def read(name: str) -> bytes | None:
+            return self._raw(project_id, repository, name, MAX_LICENCE_BYTES)
+
+        steps = licence_steps(
+            files,
+            max_manifests=MAX_MANIFESTS,
+            readmes=readmes,
+            readme_licence=self.readme_licence,
+        )
+        return read_licence(files, steps, read, list_folder, self.readme_licence)
 
     def _tree(
         self, project_id: Any, repository: Repository, path: str = ""
@@ -579,6 +711,28 @@ class GitLabForge(Forge):
         if not isinstance(commits, list) or not commits or not isinstance(commits[0], dict):
             return None
         return iso(commits[0].get("committed_date"))
+
+
+def _kind(signature: str | None) -> str | None:
+    """The account's kind (``group`` or ``user``), the first word of its stored signature."""
+    kind = (signature or "").split(" ", 1)[0]
+    return kind if kind in ("group", "user") else None
+
+
+def _listed_at(signature: str | None) -> dt.datetime | None:
+    """When the account was last listed whole: the second word of its stored signature."""
+    parts = (signature or "").split(" ")
+    if len(parts) != 2 or parts[0] not in ("group", "user", "instance"):
+        return None
+    return _moment(parts[1])
+
+
+def _moment(value: str) -> dt.datetime | None:
+    try:
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def _declared(response: requests.Response, header: str) -> int | None:
