@@ -214,11 +214,12 @@ def test_statistics_without_daily_stats_then_with(built, tmp_path):
     shutil.copyfile(db_path, copy)
     with sqlite3.connect(copy) as connection:
         connection.execute(
-            "create table daily_stats (date text, forge text, ministry text, "
+            "create table if not exists daily_stats (date text, forge text, ministry text, "
             "repositories integer, licensed integer, active integer)"
         )
         connection.executemany(
-            "insert into daily_stats values (?, 'github.com', null, ?, 1, 1)",
+            "insert into daily_stats (date, forge, ministry, repositories, licensed, active) "
+            "values (?, 'github.com', null, ?, 1, 1)",
             [("2026-11-01", 100), ("2026-11-02", 120)],
         )
     site.build(copy, tmp_path / "site")
