@@ -113,7 +113,12 @@ def test_schemas_are_in_the_schema_data_gouv_fr_shape_and_follow_the_declaration
         "inactive",
         "archived",
     ]
-    assert fields["licence_source"]["constraints"]["enum"] == ["forge", "detected", "manifest"]
+    assert fields["licence_source"]["constraints"]["enum"] == [
+        "forge",
+        "detected",
+        "manifest",
+        "readme",
+    ]
     assert fields["created_at"]["type"] == "datetime"
     assert fields["is_fork"]["type"] == "boolean" and fields["is_fork"]["trueValues"] == ["1"]
     assert fields["topics"]["type"] == "array"

@@ -71,7 +71,7 @@ def test_publish_builds_an_immutable_copy_metadata_and_build_json(live, tmp_path
     assert len(runs) == earlier[0] + 1
     assert (runs[-1]["status"], runs[-1]["crawl_run_id"]) == ("ok", last_crawl["id"])
     assert runs[0]["finished_at"] >= runs[0]["started_at"]
-    assert runs[0]["out_dir"] == str(out.absolute())
+    assert runs[-1]["out_dir"] == str(out.absolute())
 
 
 def test_daily_stats_one_row_per_forge_and_ministry_replaced_on_the_same_day(live, tmp_path):
