@@ -55,29 +55,26 @@ def safe_url(value: object) -> str | None:
     return text
 
 
-def json_list(value: object) -> list[str]:
-    """A JSON array column as a list of strings; anything else as an empty list."""
+def _json_array(value: object) -> list[Any]:
+    """A JSON array column's items; anything else (NULL, invalid JSON, not an array): none."""
     if not isinstance(value, str) or not value:
         return []
     try:
         items = json.loads(value)
     except ValueError:
         return []
-    if not isinstance(items, list):
-        return []
+    return items if isinstance(items, list) else []
+
+
+def json_list(value: object) -> list[str]:
+    """A JSON array column as a list of strings; anything else as an empty list."""
+    items = _json_array(value)
     return [str(item) for item in items if item is not None and str(item).strip()]
 
 
 def json_details(value: object) -> list[Row]:
     """``score_details`` as a list of {label, points}."""
-    if not isinstance(value, str) or not value:
-        return []
-    try:
-        items = json.loads(value)
-    except ValueError:
-        return []
-    if not isinstance(items, list):
-        return []
+    items = _json_array(value)
     return [
         {"label": str(i.get("label", "")), "points": int(i.get("points", 0))}
         for i in items
