@@ -64,26 +64,20 @@ def _setup_logging(verbose: int) -> None:
     logging.basicConfig(level=level, format=line, handlers=[handler])
 
 
-def db_option(function: F) -> F:
+def _file_option(flag: str, name: str, default: Path, text: str) -> Callable[[F], F]:
+    """A ``--flag FILE`` option with a default path shown in ``--help``."""
     return click.option(
-        "--db",
-        "db_path",
+        flag,
+        name,
         type=click.Path(dir_okay=False, path_type=Path),
-        default=DEFAULT_DB,
+        default=default,
         show_default=True,
-        help="Base SQLite de l'inventaire.",
-    )(function)
+        help=text,
+    )
 
 
-def config_option(function: F) -> F:
-    return click.option(
-        "--config",
-        "config_path",
-        type=click.Path(dir_okay=False, path_type=Path),
-        default=DEFAULT_CONFIG,
-        show_default=True,
-        help="Fichier des comptes.",
-    )(function)
+db_option = _file_option("--db", "db_path", DEFAULT_DB, "Base SQLite de l'inventaire.")
+config_option = _file_option("--config", "config_path", DEFAULT_CONFIG, "Fichier des comptes.")
 
 
 def common(function: F) -> F:
