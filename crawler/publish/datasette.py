@@ -218,6 +218,12 @@ _FACET_COLUMNS = tuple(f for f in FACETS["repositories"] if isinstance(f, str))
 _COVERING = tuple(
     (column, *(c for c in _FACET_COLUMNS if c != column), "id") for column in _FACET_COLUMNS
 )
+#: A filter then a sort (``?licence=MIT&_sort_desc=forks``): one (filter, sort) index for each
+#: filter column and each sort people use (the table's default, activity, age, forks), so
+#: that the page walks the index in order and stops after its rows. Without it, a filter that
+#: keeps half the table sorts 25,000 rows for each page (37 ms).
+_SORTED_FILTERS = ("licence", "language", "forge", "ministry", "activity", "owner")
+_SORTS = ("stars", "pushed_at", "created_at", "forks")
 PUBLISHED_INDEXES: dict[str, tuple[tuple[str, ...], ...]] = {
     "repositories": (
         *_COVERING,
@@ -225,17 +231,8 @@ PUBLISHED_INDEXES: dict[str, tuple[tuple[str, ...], ...]] = {
         ("ministry", "licence"),
         ("ministry", "language"),
         ("owner", "activity"),
-        ("licence", "stars"),
-        ("language", "stars"),
-        ("forge", "stars"),
-        ("ministry", "stars"),
-        ("activity", "stars"),
-        ("owner", "stars"),
-        ("licence", "pushed_at"),
-        ("language", "pushed_at"),
-        ("forge", "pushed_at"),
-        ("ministry", "pushed_at"),
-        ("activity", "pushed_at"),
+        ("forks",),
+        *((column, sort) for column in _SORTED_FILTERS for sort in _SORTS),
         # The canned queries that group every live repository by ministry or owner read
         # these alone (covering: no lookup of the rows).
         ("removed_at", "ministry", "licence"),
