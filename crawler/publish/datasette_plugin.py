@@ -30,8 +30,12 @@ from datasette.utils import (  # type: ignore[import-untyped]
     escape_sqlite,
     path_with_added_args,
     path_with_removed_args,
+    path_with_replaced_args,
+    to_css_class,
 )
 from datasette.utils.asgi import Base400, Response  # type: ignore[import-untyped]
+from jinja2 import pass_context
+from markupsafe import Markup, escape
 
 from crawler.publish.datasette import (
     FACET_COUNTS_TABLE,
@@ -460,6 +464,72 @@ def register_facet_classes() -> list[type]:
     if detect_json1():
         classes.append(ArrayFacet)
     return classes
+
+
+def _header_html(column: dict[str, Any], context: dict[str, Any]) -> str:
+    name = column["name"]
+    attributes = (
+        (
+            f'data-column-description="{escape(column.get("description"))}" '
+            if column.get("description")
+            else ""
+        )
+        + f'class="col-{escape(to_css_class(name))}" scope="col" data-column="{escape(name)}" '
+        f'data-column-type="{escape(column["type"].lower())}" '
+        f'data-column-not-null="{escape(column["notnull"])}" '
+        f'data-is-pk="{1 if column["is_pk"] else 0}"'
+    )
+    if not column["sortable"]:
+        label = str(escape(name))
+    else:
+        request = context["request"]
+        if name == context.get("sort"):
+            changes = {"_sort_desc": name, "_sort": None, "_next": None}
+            arrow = "&nbsp;▼"
+        else:
+            changes = {"_sort": name, "_sort_desc": None, "_next": None}
+            arrow = "&nbsp;▲" if name == context.get("sort_desc") else ""
+        href = context["fix_path"](path_with_replaced_args(request, changes))
+        label = f'<a href="{escape(href)}" rel="nofollow">{escape(name)}{arrow}</a>'
+    return f"                    <th {attributes}>{label}</th>"
+
+
+@pass_context
+def rows_and_columns(context: Any) -> Markup:
+    """The table of a table page (Datasette's ``_table.html``: the same elements, classes
+    and data attributes that its table.js reads), written in Python rather than by a Jinja
+    loop over every cell: on a 37-column page of 20 rows the loop was a third of the page's
+    rendering time. Every value is escaped unless it is already markup (a link, a label),
+    as Jinja's autoescape does."""
+    rows = context["display_rows"]
+    if not rows:
+        return Markup('<p class="zero-results">0 records</p>')
+    lines = [
+        '<div class="table-wrapper">',
+        '    <table class="rows-and-columns">',
+        "        <thead>",
+        "            <tr>",
+        *(_header_html(column, context) for column in context["display_columns"]),
+        "            </tr>",
+        "        </thead>",
+        "        <tbody>",
+    ]
+    for row in rows:
+        lines.append("            <tr>")
+        for cell in row:
+            css = escape(to_css_class(cell["column"]))
+            lines.append(
+                f'                    <td class="col-{css} type-{escape(cell["value_type"])}">'
+                f"{escape(cell['value'])}</td>"
+            )
+        lines.append("            </tr>")
+    lines += ["        </tbody>", "    </table>", "</div>"]
+    return Markup("\n".join(lines))  # noqa: S704 (every value above is escaped)
+
+
+@hookimpl  # type: ignore[untyped-decorator]
+def prepare_jinja2_environment(env: Any) -> None:
+    env.globals["codegouv_rows_and_columns"] = rows_and_columns
 
 
 async def robots_txt() -> Response:
