@@ -428,14 +428,14 @@ def _json_without_default_facets(scope: Scope) -> Scope:
 
 
 def _default_facets(metadata: dict[str, Any], database: str, table: str) -> set[str]:
-    """The request arguments (``_facet=licence``, ``_facet_topic=topics``) that ask for a
-    facet a table already shows by default."""
+    """The request arguments (``_facet_topic=topics``, ``_facet_array=topics``) that ask for a
+    facet other than a column's that a table already shows by default."""
     tables = ((metadata.get("databases") or {}).get(database) or {}).get("tables") or {}
     found: set[str] = set()
     for facet in (tables.get(table) or {}).get("facets") or []:
-        if isinstance(facet, str):
-            found.add(f"_facet={facet}")
-        elif isinstance(facet, dict):
+        # A column facet (``_facet=licence``) is kept: our column facet shows it once, and the
+        # page's links keep asking for it.
+        if isinstance(facet, dict):
             for kind, column in facet.items():
                 found.add(f"_facet_{kind}={column}")
                 if kind == datasette_config.TOPIC_FACET:

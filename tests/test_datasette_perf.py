@@ -5,6 +5,8 @@ for that the table shows anyway computed once."""
 
 from __future__ import annotations
 
+import re
+import shutil
 import sqlite3
 import urllib.parse
 from pathlib import Path
@@ -12,6 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 import sqlite_utils
+from datasette.utils import tilde_encode  # type: ignore[import-untyped]
 
 from crawler.publish import datasette as datasette_config
 from tests._datasette_helpers import demo_database, publish, serving
@@ -122,3 +125,37 @@ def test_prepare_twice_keeps_one_row_per_repository_and_topic(tmp_path):
         ("a", "x"),
         ("a", "y"),
     ]
+
+
+def _rows_and_columns(page: str) -> str:
+    """The table of rows of an HTML page, whitespace between tags left out."""
+    start = page.index('<div class="table-wrapper">')
+    table = page[start : page.index("</table>", start)]
+    return re.sub(r"\s+<", "<", re.sub(r">\s+", ">", table))
+
+
+def test_table_of_rows_is_the_html_of_datasettes_own_template(server, published, tmp_path):
+    """Our plugin writes the table of a table page in Python (``rows_and_columns``): the same
+    HTML as Datasette's ``_table.html``, checked against a server of the same publication
+    without our template."""
+    plain = tmp_path / "public"
+    shutil.copytree(published, plain, ignore=shutil.ignore_patterns("site", "data"))
+    (plain / "datasette" / "templates" / "_table.html").unlink()
+    paths = [
+        f"/{DB}/repositories",
+        f"/{DB}/repositories?_sort_desc=stars&licence=MIT",
+        f"/{DB}/repositories?_search=donnees&_sort=name",
+        f"/{DB}/owners?_sort=login",
+        f"/{DB}/sill_software",
+        f"/{DB}/licences",
+        f"/{DB}/repository_topics",
+    ]
+    row = requests.get(f"{server.url}/{DB}/repositories.json?_shape=array&_size=1", timeout=30)
+    paths.append(f"/{DB}/repositories/{tilde_encode(row.json()[0]['id'])}")
+    with serving("--out", str(plain)) as reference:
+        for path in paths:
+            ours = requests.get(f"{server.url}{path}", timeout=60)
+            theirs = requests.get(f"{reference.url}{path}", timeout=60)
+            assert ours.status_code == theirs.status_code == 200, path
+            assert "<td" in ours.text, path
+            assert _rows_and_columns(ours.text) == _rows_and_columns(theirs.text), path

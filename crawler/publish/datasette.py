@@ -185,6 +185,7 @@ def metadata(database: str) -> dict[str, Any]:
             **_table_options(table),
         }
     tables[TOPICS_TABLE] = {**TOPICS_TABLE_METADATA, **LICENCE, **SOURCE_FORGES}
+    tables[FACET_COUNTS_TABLE] = {**FACET_COUNTS_TABLE_METADATA, **LICENCE, **SOURCE_FORGES}
     for name in HIDDEN:
         tables.setdefault(name, {"hidden": True})
     return {
@@ -218,6 +219,12 @@ _FACET_COLUMNS = tuple(f for f in FACETS["repositories"] if isinstance(f, str))
 _COVERING = tuple(
     (column, *(c for c in _FACET_COLUMNS if c != column), "id") for column in _FACET_COLUMNS
 )
+#: A filter then a sort (``?licence=MIT&_sort_desc=forks``): one (filter, sort) index for each
+#: filter column and each sort people use (the table's default, activity, age, forks), so
+#: that the page walks the index in order and stops after its rows. Without it, a filter that
+#: keeps half the table sorts 25,000 rows for each page (37 ms).
+_SORTED_FILTERS = ("licence", "language", "forge", "ministry", "activity", "owner")
+_SORTS = ("stars", "pushed_at", "created_at", "forks")
 PUBLISHED_INDEXES: dict[str, tuple[tuple[str, ...], ...]] = {
     "repositories": (
         *_COVERING,
@@ -225,17 +232,8 @@ PUBLISHED_INDEXES: dict[str, tuple[tuple[str, ...], ...]] = {
         ("ministry", "licence"),
         ("ministry", "language"),
         ("owner", "activity"),
-        ("licence", "stars"),
-        ("language", "stars"),
-        ("forge", "stars"),
-        ("ministry", "stars"),
-        ("activity", "stars"),
-        ("owner", "stars"),
-        ("licence", "pushed_at"),
-        ("language", "pushed_at"),
-        ("forge", "pushed_at"),
-        ("ministry", "pushed_at"),
-        ("activity", "pushed_at"),
+        ("forks",),
+        *((column, sort) for column in _SORTED_FILTERS for sort in _SORTS),
         # The canned queries that group every live repository by ministry or owner read
         # these alone (covering: no lookup of the rows).
         ("removed_at", "ministry", "licence"),
@@ -249,6 +247,90 @@ PUBLISHED_INDEXES: dict[str, tuple[tuple[str, ...], ...]] = {
     ),
     TOPICS_TABLE: (("topic", "repository"),),
 }
+
+
+#: Facet counts of the published copy (see ``_fill_facet_counts``): for each table with column
+#: facets, each facet column's values and counts on the whole table and under every single
+#: equality filter on one of those columns. ``datasette_plugin.ColumnFacet`` answers a page
+#: whose filter is one of these with one indexed lookup instead of one query per facet.
+FACET_COUNTS_TABLE = "facet_counts"
+FACET_COUNTS_TABLE_METADATA: dict[str, Any] = {
+    "description": (
+        "Les comptes des facettes, calculés à la publication : pour chaque table et chaque "
+        "colonne de facette, le nombre de lignes par valeur, sur toute la table et pour chaque "
+        "filtre d'égalité sur une colonne de facette. Ils rendent les pages de table rapides ; "
+        "ils sont égaux à un GROUP BY sur la table."
+    ),
+    "columns": {
+        "table_name": "Table comptée",
+        "filter_column": "Colonne du filtre (vide : toute la table)",
+        "filter_value": "Valeur du filtre, en texte (vide : toute la table)",
+        "facet_column": "Colonne de la facette",
+        "rank": (
+            "Rang de la valeur dans la facette, par nombre décroissant puis par valeur ; "
+            "0 : les lignes où la colonne est vide (NULL), qu'une facette ne montre pas"
+        ),
+        "value": "Valeur de la colonne de la facette",
+        "count": "Nombre de lignes",
+    },
+    "hidden": True,
+}
+
+
+def _column_facets(table: str) -> tuple[str, ...]:
+    return tuple(f for f in FACETS.get(table, ()) if isinstance(f, str))
+
+
+def _fill_facet_counts(db: sqlite_utils.Database) -> None:
+    """(Re)build ``facet_counts``: for every table of ``FACETS`` and every pair (filter column,
+    facet column) of its column facets, the counts per (filter value, facet value), ranked as
+    Datasette orders a facet (count descending, then value); the rows of the whole table under
+    filter column ''. The topics of the repositories (``repository_topics``) count under the
+    facet column "topics". Rank 0 holds the NULL values' count: it marks a facet computed even
+    when every value is NULL."""
+    db.execute(f"drop table if exists {FACET_COUNTS_TABLE}")
+    db.execute(
+        f"""create table {FACET_COUNTS_TABLE} (
+            table_name text not null, filter_column text not null, filter_value text not null,
+            facet_column text not null, rank integer not null, value, count integer not null,
+            primary key (table_name, filter_column, filter_value, facet_column, rank)
+        ) without rowid"""
+    )
+
+    def insert(source: str, filtered: bool) -> str:
+        """Insert one facet's counts from ``source``, rows of ``value`` (and ``filter_value``
+        when filtered): rank 1, 2… by count then value within each filter value, as
+        Datasette's ``order by count desc, value``; rank 0 for NULL."""
+        key = "cast(filter_value as text)" if filtered else "''"
+        return f"""insert into {FACET_COUNTS_TABLE}
+            select :table, :filter_column, key, :facet,
+                case when value is null then 0 else row_number() over (
+                    partition by key, value is null order by count(*) desc, value) end,
+                value, count(*)
+            from (select {key} as key, value from {source}
+                {"where filter_value is not null" if filtered else ""})
+            group by key, value"""  # noqa: S608
+
+    with db.conn:
+        for table in FACETS:
+            existing = set(db.table(table).columns_dict) if db.table(table).exists() else set()
+            columns = tuple(c for c in _column_facets(table) if c in existing)
+            # (facet name, its values' column, the rows that hold both it and the filters)
+            sources = [(c, f'"{c}"', f'"{table}"') for c in columns]
+            if table == "repositories" and db.table(TOPICS_TABLE).exists():
+                sources.append(
+                    ("topics", "t.topic", f"{TOPICS_TABLE} t join repositories on id = repository")
+                )
+            for facet, value, rows in sources:
+                for filter_column in (None, *columns):
+                    filter_value = f', "{filter_column}" as filter_value' if filter_column else ""
+                    db.execute(
+                        insert(
+                            f"(select {value} as value{filter_value} from {rows})",  # noqa: S608
+                            bool(filter_column),
+                        ),
+                        {"table": table, "filter_column": filter_column or "", "facet": facet},
+                    )
 
 
 def _fill_topics(db: sqlite_utils.Database) -> None:
@@ -284,6 +366,7 @@ def prepare(db: sqlite_utils.Database) -> None:
     store.ensure_fts(db)
     if db.table("repositories").exists():
         _fill_topics(db)
+    _fill_facet_counts(db)
     for name, indexes in PUBLISHED_INDEXES.items():
         table = db.table(name)
         if not table.exists():
