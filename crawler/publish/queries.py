@@ -101,9 +101,11 @@ limit 200
     Query(
         "nouveaux_depots_du_mois",
         "Les nouveaux dépôts du mois",
-        "Les dépôts créés pendant le mois choisi (AAAA-MM). Par défaut, le mois de la création "
-        "la plus récente présente dans les données : le mois en cours sur les données à jour, "
-        "novembre 2021 sur les données de démonstration.",
+        "Les dépôts créés pendant le mois choisi (AAAA-MM), les 200 plus récents. Par défaut, "
+        "le mois de la création la plus récente présente dans les données : le mois en cours "
+        "sur les données à jour, novembre 2021 sur les données de démonstration. La liste "
+        "entière d'un mois : la table repositories filtrée sur created_at (« commence par » "
+        "AAAA-MM).",
         """
 with month as (
     select coalesce(nullif(:mois, ''), (select substr(max(created_at), 1, 7) from repositories))
@@ -117,6 +119,7 @@ where r.removed_at is null
     and r.created_at >= month.first_day
     and r.created_at < date(month.first_day, '+1 month')
 order by r.created_at desc
+limit 200
 """,
         ("mois",),
     ),
@@ -219,7 +222,8 @@ order by s.repository_url is not null, s.name
         "Pour un compte (github.com/etalab ou simplement etalab ; vide : tous les comptes), "
         "chacun de ses dépôts non archivés auquel il manque quelque chose : une licence, un "
         "README, une description, un fichier publiccode.yml, ou dont le publiccode.yml est "
-        "invalide. La colonne a_corriger dit quoi faire.",
+        "invalide, 200 dépôts au plus par page de résultats (le rapport complet d'une "
+        "organisation est sur sa page du site). La colonne a_corriger dit quoi faire.",
         """
 select
     r.owner as compte,
@@ -250,6 +254,7 @@ where r.removed_at is null and r.is_archived = 0 and (:owner = '' or r.owner = l
         or coalesce(r.description, '') = '' or coalesce(r.has_publiccode, 0) = 0
         or p.valid = 0)
 order by r.owner, r.id
+limit 200
 """,
         ("owner",),
     ),
