@@ -30,6 +30,14 @@ def crawled_demo(factory: pytest.TempPathFactory) -> Path:
     return demo.path
 
 
+def demo_publication(factory: pytest.TempPathFactory) -> Path:
+    """The folder ``codegouv demo --once`` published (``crawled_demo``'s run), read-only."""
+    demo = demo_once(shared_base(factory))
+    assert demo.returncode == 0, demo.stderr
+    assert (demo.out / "build.json").is_file(), demo.stdout
+    return demo.out
+
+
 def private_copy(db: Path, target: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     with sqlite3.connect(db) as source, sqlite3.connect(target) as copy:
