@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import requests
+from _shared import built_once, copy_database
 
 ROOT = Path(__file__).resolve().parent.parent
 CODEGOUV = [sys.executable, "-m", "crawler"]
@@ -34,25 +35,36 @@ def free_port() -> int:
 
 
 def demo_database(base: Path) -> Path:
-    """The demo database (local forge crawled, bundled SILL loaded), built once under
-    ``base`` (the session's temporary folder) and shared by the test modules."""
+    """The demo database (local forge crawled, bundled SILL loaded, not published), crawled
+    once per test run for all the workers, and copied once under ``base`` (this worker's
+    temporary folder) for the test modules of this worker, which publish into it."""
     from crawler import db as store
     from crawler import demo
 
+    def crawl(work: Path) -> None:
+        db = store.open_db(work / "inventory.db")
+        forge, report = demo.run(db, work)
+        forge.stop()
+        db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.close()
+        assert report.accounts_failed == 0
+
+    crawled = built_once(shared_base_of(base), "datasette-demo-crawl", crawl)
     folder = base / "datasette-demo"
     folder.mkdir(exist_ok=True)
     db_path = folder / "inventory.db"
-    done = folder / "crawled"
+    done = folder / "copied"
     with open(folder / "build.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not done.exists():
-            db = store.open_db(db_path)
-            forge, report = demo.run(db, folder)
-            forge.stop()
-            db.close()
-            assert report.accounts_failed == 0
+            copy_database(crawled / "inventory.db", db_path).close()
             done.touch()
     return db_path
+
+
+def shared_base_of(base: Path) -> Path:
+    """The folder every worker of the run sees, from a worker's base temporary folder."""
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
 def publish(db_path: Path, out_dir: Path) -> None:

@@ -1,4 +1,4 @@
-"""Shared by the publishing tests: the demo pipeline crawled once per test session."""
+"""Shared by the publishing tests: the demo pipeline crawled once per test run."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from _shared import demo_once, shared_base
 
 ROOT = Path(__file__).resolve().parent.parent
 CODEGOUV = [sys.executable, "-m", "crawler"]
@@ -21,14 +22,20 @@ def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
 
 
 def crawled_demo(factory: pytest.TempPathFactory) -> Path:
-    """The database of ``codegouv demo --once`` (local forge crawled, bundled SILL loaded),
-    made once per session; copy it before writing (``private_copy``)."""
-    db = factory.getbasetemp() / "publish-demo" / "inventory.db"
-    if not db.exists():
-        db.parent.mkdir(exist_ok=True)
-        result = run("demo", "--once", "--db", str(db))
-        assert result.returncode == 0, result.stderr
-    return db
+    """The database of ``codegouv demo --once`` (local forge crawled, bundled SILL loaded,
+    published once), the one tests/conftest.py's ``demo_run`` made once per test run for every
+    worker; copy it before writing (``private_copy``)."""
+    demo = demo_once(shared_base(factory))
+    assert demo.returncode == 0, demo.stderr
+    return demo.path
+
+
+def demo_publication(factory: pytest.TempPathFactory) -> Path:
+    """The folder ``codegouv demo --once`` published (``crawled_demo``'s run), read-only."""
+    demo = demo_once(shared_base(factory))
+    assert demo.returncode == 0, demo.stderr
+    assert (demo.out / "build.json").is_file(), demo.stdout
+    return demo.out
 
 
 def private_copy(db: Path, target: Path) -> Path:

@@ -4,25 +4,27 @@ What is expensive — a whole crawl, the demo pipeline — is done once per test
 number of workers, and kept as a file in a directory every worker sees (pytest-xdist's
 documented pattern: the base temp's parent, and a file lock so that only one worker builds).
 Tests never write to those files: they open a copy (``CrawledDb.open()``, ``demo_db``).
+The machinery is in tests/_shared.py, which the helper modules use too.
 """
 
 from __future__ import annotations
 
 import functools
-import json
-import os
 import pickle
-import shutil
-import sqlite3
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import sqlite_utils
-from filelock import FileLock
+from _shared import (
+    KILL_HOSTS,
+    DemoRun,
+    built_once,
+    copy_database,
+    demo_once,
+    shared_base,
+)
 
 from crawler import db as store
 from crawler.config import token_variables
@@ -31,12 +33,8 @@ from crawler.models import Config, ForgeConfig, OwnerConfig, RunReport
 from crawler.pipeline import crawl
 from localforge import GITLAB_INSTANCE, Dataset, LocalForge
 
-ROOT = Path(__file__).resolve().parent.parent
 #: Fast retries for tests; the defaults wait seconds.
 QUICK = RetryPolicy(attempts=6, backoff=0.01, max_wait=5, timeout=10)
-#: GitHub (packed small accounts, a paged large one) and two GitLab hosts (groups, subgroups,
-#: users): the hosts tests/test_resilience.py crawls, kills and resumes.
-KILL_HOSTS = ("github.com", "gricad-gitlab.univ-grenoble-alpes.fr", "plmlab.math.cnrs.fr")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -59,39 +57,7 @@ def localforge() -> Iterator[LocalForge]:
 @pytest.fixture(scope="session")
 def shared_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A directory all the workers of this run share (the run's own base temp without xdist)."""
-    base = tmp_path_factory.getbasetemp()
-    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-
-
-def built_once(shared: Path, name: str, build: Callable[[Path], None]) -> Path:
-    """The directory ``shared/name``, filled by ``build`` the first time any worker asks.
-
-    ``build`` writes into an empty directory that is renamed into place only when it returns,
-    so a build that fails leaves nothing behind and the next test that asks tries again (and
-    reports the same failure).
-    """
-    done = shared / name
-    with FileLock(str(shared / f"{name}.lock")):
-        if not done.is_dir():
-            work = shared / f"{name}.building"
-            shutil.rmtree(work, ignore_errors=True)
-            work.mkdir()
-            build(work)
-            work.rename(done)
-    return done
-
-
-def copy_database(source: Path, target: Path | None = None) -> sqlite_utils.Database:
-    """A private copy of the database file ``source``: in memory, or the file ``target``."""
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
-    try:
-        dst = sqlite3.connect(":memory:" if target is None else str(target))
-        src.backup(dst)
-    finally:
-        src.close()
-    db = sqlite_utils.Database(dst)
-    db.execute("PRAGMA foreign_keys = ON")
-    return db
+    return shared_base(tmp_path_factory)
 
 
 @dataclass(frozen=True)
@@ -215,36 +181,10 @@ def kill_hosts_crawl(shared_dir: Path) -> CrawledDb:
 # --- the demo ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class DemoRun:
-    """``codegouv demo --once`` run once per run: its database (read-only) and its output."""
-
-    path: Path
-    returncode: int
-    stdout: str
-    stderr: str
-
-
 @pytest.fixture(scope="session")
 def demo_run(shared_dir: Path) -> DemoRun:
     """The whole offline pipeline, ``codegouv demo --once``, run once per run as a user runs it."""
-
-    def build(work: Path) -> None:
-        result = subprocess.run(
-            [sys.executable, "-m", "crawler", "demo", "--once", "--db", str(work / "inventory.db")],
-            capture_output=True,
-            text=True,
-            check=False,
-            cwd=ROOT,
-            timeout=600,
-        )
-        output = {"returncode": result.returncode, "stdout": result.stdout}
-        output["stderr"] = result.stderr
-        (work / "output.json").write_text(json.dumps(output), encoding="utf-8")
-
-    where = built_once(shared_dir, "demo", build)
-    output = json.loads((where / "output.json").read_text(encoding="utf-8"))
-    return DemoRun(where / "inventory.db", **output)
+    return demo_once(shared_dir)
 
 
 @pytest.fixture

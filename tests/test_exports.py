@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import sqlite_utils
-from _publish_helpers import crawled_demo, private_copy, run
+from _publish_helpers import demo_publication
 from frictionless import validate
 
 from crawler import db as store
@@ -21,13 +21,9 @@ from crawler.publish import datasette, exports, tableschema
 
 @pytest.fixture(scope="module")
 def published(tmp_path_factory) -> Path:
-    """A publication of the demo data, through the real command line."""
-    base = tmp_path_factory.mktemp("exports")
-    live = private_copy(crawled_demo(tmp_path_factory), base / "live" / "inventory.db")
-    out = base / "public"
-    result = run("publish", "--db", str(live), "--out", str(out))
-    assert result.returncode == 0, result.stderr
-    return out
+    """A publication of the demo data, through the real command line: ``codegouv demo --once``'s
+    own, made once per run (read-only; tests that change a file work on a copy)."""
+    return demo_publication(tmp_path_factory)
 
 
 def test_the_data_package_of_the_demo_validates_with_no_error(published):

@@ -206,17 +206,25 @@ def test_publish_waits_for_no_one_while_a_crawl_holds_the_database(live, tmp_pat
     assert not (tmp_path / "public").exists()
 
 
+#: What a checkout holds beside its source: never part of an install, and hundreds of MB to copy
+#: (node_modules, the demo's publication in data/demo/).
+NOT_SOURCE = {".venv", ".git", "build", "public", "node_modules", "data", ".mypy_cache"}
+NOT_SOURCE |= {".ruff_cache", ".pytest_cache"}
+
+
+def not_source(folder: str, names: list[str]) -> set[str]:
+    """``shutil.copytree``'s ``ignore``: the checkout's top-level folders above, and anywhere
+    the build's leftovers (``data/`` of a package, e.g. localforge/data, is source)."""
+    ignored = NOT_SOURCE & set(names) if Path(folder) == ROOT else set()
+    leftovers = shutil.ignore_patterns("*.egg-info", "*.db", "*.db-*", "__pycache__")
+    return ignored | leftovers(folder, names)
+
+
 @pytest.mark.long
 def test_a_plain_install_runs_the_demo_and_publishes(tmp_path):
     """`pip install .` (not -e) into a fresh venv: site/ and config/ come as package data."""
     source = tmp_path / "src"
-    shutil.copytree(
-        ROOT,
-        source,
-        ignore=shutil.ignore_patterns(
-            ".venv", ".git", "build", "*.egg-info", "public", "*.db", "*.db-*", "__pycache__"
-        ),
-    )
+    shutil.copytree(ROOT, source, ignore=not_source)
     nested = source / "site" / "templates" / "pages" / "probe.html"
     nested.parent.mkdir(parents=True)
     nested.write_text("<p>{{ probe }}</p>\n", encoding="utf-8")
