@@ -457,8 +457,23 @@ def port_option(function: F) -> F:
     is_flag=True,
     help="Ne pas garder les réponses en mémoire (elles le sont jusqu'à la publication suivante).",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Processus qui servent en parallèle (une instance publique : un par cœur).",
+)
 @common
-def serve(out_dir: Path | None, db_path: Path | None, port: int, host: str, no_cache: bool) -> None:
+def serve(
+    *,
+    out_dir: Path | None,
+    db_path: Path | None,
+    port: int,
+    host: str,
+    no_cache: bool,
+    workers: int,
+) -> None:
     """Sert le dossier publié : Datasette sur sa base, les exports (/data/) et le site (/site/).
 
     Une nouvelle publication dans le même dossier est servie dès qu'elle est en place, sans
@@ -473,17 +488,17 @@ def serve(out_dir: Path | None, db_path: Path | None, port: int, host: str, no_c
         if db_path is not None
         else server.InventoryApp(out_dir or DEFAULT_OUT, cache=not no_cache)
     )
-    _serve(app, host, port)
+    _serve(app, host, port, workers)
 
 
-def _serve(app: Any, host: str, port: int) -> None:
+def _serve(app: Any, host: str, port: int, workers: int = 1) -> None:
     from crawler import serve as server
 
     try:
         server.check(app)
         sock = server.bind(host, port)
         url = server.url_of(sock)
-        server.serve(app, sock, on_ready=lambda: _print_urls(app, url))
+        server.serve(app, sock, workers=workers, on_ready=lambda: _print_urls(app, url))
     except server.ServeError as error:
         err.print(f"[red]{error}[/red]", highlight=False, soft_wrap=True)
         sys.exit(error.status)

@@ -21,6 +21,8 @@ import html
 import json
 import logging
 import mimetypes
+import os
+import signal
 import socket
 import threading
 import urllib.parse
@@ -532,17 +534,29 @@ def serve(
     app: InventoryApp,
     sock: socket.socket,
     *,
+    workers: int = 1,
     on_ready: Callable[[], None] | None = None,
 ) -> None:
     """Serve ``app`` on the bound socket until SIGINT or SIGTERM (uvicorn's handlers: the
-    requests in flight finish, then the process exits; no child process is ever started).
+    requests in flight finish, then the process exits). With ``workers`` above 1, that many
+    worker processes share the socket (see ``_prefork``); otherwise no child process is started.
 
     Raises:
-        ServeError: the publication cannot be served.
+        ServeError: the publication cannot be served, or a worker process failed.
     """
+    check(app)
+    if workers > 1:
+        _prefork(app, sock, workers, on_ready)
+    else:
+        _run(app, sock, on_ready)
+
+
+def _run(
+    app: InventoryApp, sock: socket.socket, on_ready: Callable[[], None] | None = None
+) -> None:
+    """One uvicorn server on the socket, in this process."""
     import uvicorn
 
-    check(app)
     config = uvicorn.Config(
         app,
         lifespan="on",
@@ -571,6 +585,87 @@ def serve(
 
         server.serve = serve_and_announce  # type: ignore[method-assign]
     server.run(sockets=[sock])
+
+
+def _prefork(
+    app: InventoryApp,
+    sock: socket.socket,
+    workers: int,
+    on_ready: Callable[[], None] | None,
+) -> None:
+    """``workers`` processes forked from this one, each running its own server (its own
+    Datasette, answer cache and watcher of the published folder) on the shared listening
+    socket, so that a request uses any free core. The socket listens before the first fork:
+    a connection made while the workers start waits in its queue instead of being refused.
+
+    This process only supervises: SIGINT or SIGTERM is passed on to every worker as one SIGTERM
+    (each finishes its requests in flight); a worker that dies on its own stops the others, and
+    the command fails. Workers run in their own process group, so that a Ctrl-C in a terminal
+    reaches them once, through this process, not twice (uvicorn would then abort requests).
+    """
+    sock.listen(socket.SOMAXCONN)
+    supervisor = os.getpid()
+    children: set[int] = set()
+    for _ in range(workers):
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the worker (its tests observe it over HTTP)
+            status = 0
+            try:
+                os.setpgid(0, 0)
+                _die_with(supervisor)
+                _run(app, sock)
+            except BaseException:
+                log.exception("processus du serveur arrêté sur une erreur")
+                status = 1
+            finally:
+                os._exit(status)
+        children.add(pid)
+    stopping = False
+
+    def stop(signum: int = signal.SIGTERM, frame: object = None) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+    previous = {number: signal.signal(number, stop) for number in (signal.SIGINT, signal.SIGTERM)}
+    failed: list[str] = []
+    try:
+        if on_ready is not None:
+            on_ready()
+        while children:
+            try:
+                pid, status = os.wait()
+            except ChildProcessError:
+                break
+            children.discard(pid)
+            if not stopping:
+                failed.append(f"processus {pid} : statut {os.waitstatus_to_exitcode(status)}")
+                stop()
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    if failed:
+        raise ServeError(
+            "un processus du serveur s'est arrêté de lui-même (" + ", ".join(failed) + ").",
+            status=1,
+        )
+
+
+def _die_with(supervisor: int) -> None:
+    """Ask Linux to send SIGTERM to this worker if the supervising process dies (killed with
+    SIGKILL, it cannot pass the signal on): no orphan keeps the port. Elsewhere, nothing."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != supervisor:  # it died before the request took effect
+        os._exit(0)
 
 
 def check(app: InventoryApp) -> None:

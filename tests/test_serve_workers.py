@@ -1,0 +1,131 @@
+"""`codegouv serve --workers N`: N processes answer on one port, every one of them switches to a
+new publication, and the command stops (or fails) as one."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import threading
+import time
+from pathlib import Path
+
+import requests
+
+from tests._datasette_helpers import demo_database, publish, serving
+from tests._publish_helpers import demo_publication
+
+
+def workers_of(pid: int) -> list[int]:
+    """The child processes of ``pid`` (Linux)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [int(child) for child in children]
+
+
+def cpu_ticks(pid: int) -> int:
+    """User + system CPU time of a process, in clock ticks (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def publications_seen(url: str) -> int:
+    # A new connection each time, so that any worker may answer.
+    answer = requests.get(f"{url}/inventory/publish_runs.json?_shape=array", timeout=30)
+    answer.raise_for_status()
+    return len(answer.json())
+
+
+def hammer(url: str, paths: list[str], seconds: float, clients: int = 6) -> list[str]:
+    """Requests from ``clients`` threads, each on new connections, for ``seconds``; the
+    failures (errors and non-200 answers)."""
+    stop = time.monotonic() + seconds
+    failures: list[str] = []
+
+    def client(offset: int) -> None:
+        index = offset
+        while time.monotonic() < stop:
+            path = paths[index % len(paths)]
+            index += 1
+            try:
+                status = requests.get(f"{url}{path}", timeout=30).status_code
+            except requests.RequestException as error:
+                failures.append(f"{path}: {error!r}")
+                continue
+            if status != 200:
+                failures.append(f"{path}: HTTP {status}")
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return failures
+
+
+PATHS = [
+    "/inventory/repositories?_facet=licence&licence=MIT",
+    "/inventory/repositories.json?_search=donnees&_size=5",
+    "/inventory/owners?_sort=login",
+    "/inventory/licences_utilisees",
+    "/data/",
+    "/",
+]
+
+
+def test_workers_share_the_port_reload_and_stop_together(tmp_path_factory):
+    db_path = demo_database(tmp_path_factory.getbasetemp())
+    work = tmp_path_factory.mktemp("workers")
+    own_db = work / "inventory.db"
+    shutil.copy(db_path, own_db)  # publishing writes publish_runs into the live database
+    out = work / "public"
+    publish(own_db, out)
+
+    with serving("--out", str(out), "--workers", "2") as server:
+        workers = workers_of(server.process.pid)
+        assert len(workers) == 2
+        before = {pid: cpu_ticks(pid) for pid in workers}
+        assert hammer(server.url, PATHS, seconds=4) == []
+        # Both processes did part of the work (the kernel spreads new connections).
+        assert all(cpu_ticks(pid) > before[pid] for pid in workers)
+
+        first = publications_seen(server.url)
+        failures: list[str] = []
+        load = threading.Thread(
+            target=lambda: failures.extend(hammer(server.url, PATHS, seconds=6, clients=3))
+        )
+        load.start()
+        publish(own_db, out)
+        load.join()
+        assert failures == [], "no request fails while a new publication is swapped in"
+        # Every worker serves the new publication: many new connections all see it.
+        deadline = time.monotonic() + 60
+        while {publications_seen(server.url) for _ in range(12)} != {first + 1}:
+            assert time.monotonic() < deadline, "a worker kept the old publication"
+            time.sleep(0.3)
+
+        server.process.send_signal(signal.SIGTERM)
+        assert server.process.wait(timeout=30) == 0
+        for pid in workers:
+            assert (
+                not Path(f"/proc/{pid}").exists()
+                or "Z" in (Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0])
+            ), "a worker outlived the command"
+
+
+def test_a_worker_that_dies_stops_the_command(tmp_path_factory):
+    out = demo_publication(tmp_path_factory)  # only read
+
+    with serving("--out", str(out), "--workers", "2") as server:
+        first, second = workers_of(server.process.pid)
+        os.kill(first, signal.SIGKILL)
+        assert server.process.wait(timeout=30) == 1
+        _, stderr = server.process.communicate(timeout=30)
+        assert "processus du serveur s'est arrêté" in stderr
+        assert str(first) in stderr
+        deadline = time.monotonic() + 30
+        while (
+            Path(f"/proc/{second}").exists()
+            and "Z" not in (Path(f"/proc/{second}/stat").read_text().rsplit(")", 1)[1].split()[0])
+        ):
+            assert time.monotonic() < deadline, "the other worker kept running"
+            time.sleep(0.2)
