@@ -12,7 +12,7 @@ The 50,000-repository database is generated from the demo crawl (the local forge
 data): each repository is replicated under suffixed names (owners unchanged), then the
 database is published with `codegouv publish`. Figures go into bench/README.md.
 
-    python bench/datasette_load.py [--repositories 50000] [--seconds 15]
+    python bench/datasette_load.py [--repositories 50000] [--seconds 15] [--reuse] [--workers N]
 """
 
 from __future__ import annotations
@@ -334,6 +334,12 @@ def main() -> None:
         help="reuse the database published by the last run (published again if older than "
         "the precomputed facet counts)",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=min(os.cpu_count() or 1, 4),
+        help="processes of our instance (codegouv serve --workers), one per core by default",
+    )
     args = parser.parse_args()
     binary = ensure_wrk()
     out = WORK / "public"
@@ -348,17 +354,12 @@ def main() -> None:
         jobs.publish(WORK / "inventory.db", out)
     database = out / "inventory.db"
     count = sqlite_utils.Database(database).table("repositories").count
+    serve = [sys.executable, "-m", "crawler", "serve", "--out", str(out)]
+    ours = f"ours ({args.workers} processes)" if args.workers > 1 else "ours"
     servers = {
-        "ours": [sys.executable, "-m", "crawler", "serve", "--out", str(out)],
-        "ours, no answer cache": [
-            sys.executable,
-            "-m",
-            "crawler",
-            "serve",
-            "--out",
-            str(out),
-            "--no-cache",
-        ],
+        ours: [*serve, "--workers", str(args.workers)],
+        f"{ours}, no answer cache": [*serve, "--workers", str(args.workers), "--no-cache"],
+        **({"ours, one process": serve} if args.workers > 1 else {}),
         "plain Datasette": [sys.executable, "-m", "datasette", "serve", str(database)],
     }
     script = write_script(pools(database))
@@ -388,15 +389,15 @@ def main() -> None:
     # Plain Datasette may complete no request at all in the run: count it as one, a bound.
     plain = max(mixed["plain Datasette"]["requests"], 1) / args.seconds
     bound = "≥ " if mixed["plain Datasette"]["requests"] == 0 else ""
-    ratio = f"{bound}{mixed['ours']['rps'] / plain:.0f}"
-    ratio_nocache = f"{bound}{mixed['ours, no answer cache']['rps'] / plain:.1f}"
+    ratio = f"{bound}{mixed[ours]['rps'] / plain:.0f}"
+    ratio_nocache = f"{bound}{mixed[f'{ours}, no answer cache']['rps'] / plain:.1f}"
     load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     section = (
         f"{count:,} repositories, wrk, {args.seconds} s per mixed run, "
         f"{dt.date.today():%Y-%m-%d}, load average at the end {load}.\n\n"
         "| server | page | clients | p50 | p95 | requests/s | errors |\n"
         "|---|---|---:|---:|---:|---:|---:|\n" + "\n".join(rows) + "\n\n"
-        f"Mixed workload, 16 clients: ours serves {ratio}× plain Datasette's throughput "
+        f"Mixed workload, 16 clients: {ours} serves {ratio}× plain Datasette's throughput "
         f"({ratio_nocache}× without the answer cache); plain Datasette completed "
         f"{mixed['plain Datasette']['requests']:.0f} requests in {args.seconds} s.\n"
     )
