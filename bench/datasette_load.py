@@ -4,8 +4,9 @@ A mixed journalist workload (table pages with 5 facets, full-text searches, filt
 JSON, canned queries), each request with parameters drawn at random from pools read in the
 database (search words, filter values, sort columns, canned-query parameters), against, in the
 same run and on the same database file:
-- our instance: `codegouv serve --out DIR` (published folder, settings, indexes, answer cache);
-- our instance without its answer cache (`--no-cache`);
+- our instance: `codegouv serve --out DIR --workers N` (published folder, settings, indexes,
+  answer cache; one process per core), then without its answer cache (`--no-cache`), then as
+  one process;
 - plain `datasette serve FILE` with default settings.
 
 The 50,000-repository database is generated from the demo crawl (the local forge's 2021
