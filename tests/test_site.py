@@ -211,7 +211,8 @@ def test_a_repository_is_indexed_from_its_record_not_its_page(built):
             ).fetchone()
         )
     view = site._repository(row, frozenset({"MIT", "Apache-2.0"}), [])
-    record = site.environment().get_template("_record_depot.html").render(r=view)
+    path = site.repository_path(view["id"])
+    record = site.environment().get_template("_record_depot.html").render(r=view, path=path)
     parser = Links()
     parser.feed(record)
     tags = parser.tags
@@ -222,6 +223,7 @@ def test_a_repository_is_indexed_from_its_record_not_its_page(built):
     }  # fmt: skip
     sorts = {a["data-pagefind-sort"] for _, a in tags if a.get("data-pagefind-sort")}
     assert sorts == {"score", "activite", "etoiles"}
+    assert record.count(f"~{path}</span>") == 3  # sort keys end with the page path
     assert any("data-pagefind-body" in a for _, a in tags) and len(record) < len(page.read_text())
     search = parse(out / "depots/index.html").tags
     bundles = next(a["data-bundles"] for t, a in search if t == "form").split()
@@ -243,11 +245,12 @@ def test_the_default_listing_is_in_the_search_page(built):
         total = connection.execute(
             "select count(*) from repositories where removed_at is null"
         ).fetchone()[0]
-        best = connection.execute(
-            "select id, score from repositories where removed_at is null "
-            "order by score desc, id limit ?",
-            (site.LISTING,),
+        rows = connection.execute(
+            "select id, coalesce(score, 0) from repositories where removed_at is null"
         ).fetchall()
+    # by score, then page path, both descending: the index's order
+    best = sorted(rows, key=lambda r: (r[1], site.repository_path(r[0])), reverse=True)
+    best = best[: site.LISTING]
     assert f"{total} dépôts trouvés" in html
     links = [
         u
@@ -255,7 +258,7 @@ def test_the_default_listing_is_in_the_search_page(built):
         if u.startswith("../depots/") and u != "../depots/index.html"
     ]
     assert links == ["../" + site.repository_path(i) for i, _ in best]
-    assert [int(s) for s in re.findall(r"Score : (\d+)", html)] == [s or 0 for _, s in best]
+    assert [int(s) for s in re.findall(r"Score : (\d+)", html)] == [s for _, s in best]
 
 
 def test_statistics_without_daily_stats_then_with(built, tmp_path):

@@ -102,6 +102,30 @@ LISTING = 20
 SHARDS = 8
 #: Where the search bundles go, in the site.
 SEARCH = "pagefind"
+#: Added to a number in a sort key, so a negative score sorts as text too.
+SORT_OFFSET = 10**9
+#: What a repository's index record shows (``_record_depot.html``); all of it is in its page's key.
+RECORD_KEYS = (
+    "name",
+    "description",
+    "owner_name",
+    "ministry",
+    "topics",
+    "licence_label",
+    "licence_free",
+    "language",
+    "forge",
+    "activity_label",
+    "has_publiccode",
+    "is_fork",
+    "is_archived",
+    "sill",
+    "last_activity",
+    "score",
+    "score_text",
+    "stars",
+    "url_text",
+)
 
 #: Quality gaps an organisation page reports, with how to fix each one.
 GAPS: tuple[tuple[str, str], ...] = (
@@ -180,8 +204,15 @@ def build(
         with _stage(report, "assets"):
             copy_assets(out)
         with _stage(report, "search"):
-            renderer.bundles = _index(
-                out, renderer.previous, renderer.records, renderer.old_bundles, report, workers
+            renderer.bundles = renderer.bundle_digests()
+            _index(
+                out,
+                renderer.previous,
+                renderer.records,
+                renderer.bundles,
+                renderer.old_bundles,
+                report,
+                workers,
             )
         renderer.write_manifest()
     finally:
@@ -243,6 +274,12 @@ def shard_of(owner_id: str) -> int:
     in one organisation re-indexes one shard only."""
     digest = hashlib.sha1(owner_id.encode(), usedforsecurity=False).digest()
     return int.from_bytes(digest[:4], "big") % SHARDS
+
+
+def sort_key(value: int) -> str:
+    """A number as text that sorts like it (Pagefind compares sort keys that are not all
+    numbers as text); search.js builds the same."""
+    return f"{int(value) + SORT_OFFSET:012d}"
 
 
 def shard_bundle(shard: int) -> str:
@@ -324,6 +361,7 @@ def environment() -> jinja2.Environment:
         date=_date, number=_number, safe_url=safe_url, yesno=_yes, slug=slug, bars=_bars
     )
     env.globals.update(
+        sort_key=sort_key,
         repository_path=repository_path,
         owner_path=owner_path,
         ministry_path=ministry_path,
@@ -451,8 +489,10 @@ class _Renderer:
                 log.info("site: no usable manifest in %s, every page is rendered", previous)
         self.new: dict[str, str] = {}
         self.paths: list[str] = []
-        #: Each search bundle's index records: (page path, record HTML).
-        self.records: dict[str, list[tuple[str, str]]] = {}
+        #: Each search bundle's index records: (page path, template, context), rendered only
+        #: for the bundles indexed anew.
+        self.records: dict[str, list[tuple[str, str, Row]]] = {}
+        self.record_digests: dict[str, str] = {}
         self.bundles: dict[str, str] = {}
         self.generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         self.writer = _Writer(out, datasette_url, exports_url, self.generated)
@@ -544,10 +584,24 @@ class _Renderer:
             shutil.copyfile(source, target)
         return True
 
-    def record(self, bundle: str, path: str, template: str, context: Mapping[str, Any]) -> None:
-        """The index record of the page at ``path``, for the search bundle ``bundle``."""
-        text = self.template(template).render(**context)
-        self.records.setdefault(bundle, []).append((path, text))
+    def record(self, bundle: str, path: str, template: str, context: Row) -> None:
+        """The index record of the page at ``path``, for the search bundle ``bundle``; its
+        context is hashed now, rendered only if the bundle is indexed anew."""
+        self.records.setdefault(bundle, []).append((path, template, context))
+        self.record_digests[path] = hashlib.sha1(
+            json.dumps(context, sort_keys=True, default=str).encode(), usedforsecurity=False
+        ).hexdigest()
+
+    def bundle_digests(self) -> dict[str, str]:
+        """Each bundle's digest: its records' contexts, the templates (the fingerprint) and
+        Pagefind's version; a bundle whose digest did not change need not be indexed again."""
+        digests = {}
+        for name, items in self.records.items():
+            digest = hashlib.sha256(f"{self.fingerprint}\0{version('pagefind_bin')}".encode())
+            for path in sorted(path for path, _, _ in items):
+                digest.update(f"\0{path}\0{self.record_digests[path]}".encode())
+            digests[name] = digest.hexdigest()
+        return digests
 
     def write_manifest(self) -> None:
         manifest = {"fingerprint": self.fingerprint, "pages": self.new, "bundles": self.bundles}
@@ -585,11 +639,12 @@ class _Renderer:
                 shard_bundle(shard_of(repository["owner"])),
                 path,
                 "_record_depot.html",
-                {"r": repository},
+                {"r": {k: repository[k] for k in RECORD_KEYS}, "path": path},
             )
-            top.append((-repository["score"], repository["id"], _listed(repository)))
+            # the default listing: by score, then page path, both descending (as the index)
+            top.append((repository["score"], path, _listed(repository)))
             if len(top) > 10 * LISTING:
-                top = sorted(top)[:LISTING]
+                top = sorted(top, key=_listing_order, reverse=True)[:LISTING]
             summary = _summary(repository)
             owner = owners.get(repository["owner"])
             if owner is not None:
@@ -605,7 +660,7 @@ class _Renderer:
 
         self._organisations(owners, forges)
         self._sill(software, links, linked, connection)
-        listing = [listed for _, _, listed in sorted(top)[:LISTING]]
+        listing = [r for _, _, r in sorted(top, key=_listing_order, reverse=True)[:LISTING]]
         self._home_and_search(stats, owners, forges, software, listing)
         self._statistics(stats, data.daily_stats(connection))
         self._feeds(sorted(newest, reverse=True), owners, software)
@@ -966,6 +1021,10 @@ def _repository(row: Row, free: frozenset[str], sill: list[Row]) -> Row:
     }
 
 
+def _listing_order(entry: tuple[int, str, Row]) -> tuple[int, str]:
+    return entry[0], entry[1]
+
+
 def _listed(r: Row) -> Row:
     """What the search page's default listing shows of a repository (as its script does)."""
     keys = ("id", "name", "description", "owner_name", "licence_label", "language", "score")
@@ -1150,34 +1209,26 @@ def copy_assets(out: Path, dist: Path | None = None) -> None:
 def _index(  # noqa: PLR0917 (one private caller, in order)
     out: Path,
     previous: Path | None,
-    records: Mapping[str, list[tuple[str, str]]],
+    records: Mapping[str, list[tuple[str, str, Row]]],
+    digests: Mapping[str, str],
     old: Mapping[str, str],
     report: SiteReport,
     workers: int = 2,
-) -> dict[str, str]:
-    """Build each search bundle whose records changed since the previous build with Pagefind's
+) -> None:
+    """Build each search bundle whose digest changed since the previous build with Pagefind's
     command-line indexer; hard-link the others from the previous build.
 
     Args:
         previous: the previous build (``None``: every bundle is indexed).
-        records: each bundle's index records, (page path, record HTML).
-        old: each bundle's digest in the previous build.
-
-    Returns:
-        Each bundle's digest, for the manifest.
+        records: each bundle's index records, (page path, template, context).
+        digests: each bundle's digest; ``old``: the previous build's.
     """
     import pagefind_bin
 
     search = out / SEARCH
     shutil.rmtree(search, ignore_errors=True)
-    digests: dict[str, str] = {}
     todo: list[str] = []
-    for name, items in sorted(records.items()):
-        items.sort()
-        digest = hashlib.sha256(version("pagefind_bin").encode())
-        for path, text in items:
-            digest.update(f"\0{path}\0{text}".encode())
-        digests[name] = digest.hexdigest()
+    for name in sorted(records):
         source = previous / SEARCH / name if previous else None
         if (
             source is not None
@@ -1189,18 +1240,19 @@ def _index(  # noqa: PLR0917 (one private caller, in order)
         else:
             todo.append(name)
     if not todo:
-        return digests
+        return
     executable = str(pagefind_bin.get_executable())
     with tempfile.TemporaryDirectory(prefix="codegouv-index-") as temporary:
         # The records are written under their pages' paths, so Pagefind gives the pages' URLs.
+        env = environment()
         for name in todo:
             folders: set[Path] = set()
-            for path, text in records[name]:
+            for path, template, context in records[name]:
                 target = Path(temporary, name, path)
                 if target.parent not in folders:
                     target.parent.mkdir(parents=True, exist_ok=True)
                     folders.add(target.parent)
-                target.write_text(text, encoding="utf-8")
+                target.write_text(env.get_template(template).render(context), encoding="utf-8")
 
         def run(name: str) -> None:
             command = [
@@ -1225,4 +1277,3 @@ def _index(  # noqa: PLR0917 (one private caller, in order)
                 pass
     report.bundles_indexed.extend(todo)
     report.indexed = True
-    return digests

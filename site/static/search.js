@@ -24,13 +24,15 @@ const list = document.getElementById("cg-results");
 const more = document.getElementById("cg-more");
 const csvButton = document.getElementById("cg-csv");
 const bundles = (form.dataset.bundles || "").split(" ").filter(Boolean);
-// Each sort's value in a result's metadata, and how two values compare.
+// Each repository sort's key, as the index records hold it (site.py's sort_key, then the
+// page's path): text, never two alike, so the merge gives the order of a single index.
+const OFFSET = 1e9;
+const number = (value) => String(Number(value || 0) + OFFSET).padStart(12, "0");
+const path = (item) => item.url.slice(item.url.lastIndexOf("/depots/") + 1);
 const SORTS = {
-  score: (meta) => Number(meta.score || 0),
-  etoiles: (meta) => Number(meta.stars || 0),
-  activite: (meta) => meta.activity || "0000",
-  utilisateurs: (meta) => Number(meta.users || 0),
-  nom: (meta) => (meta.title || "").toLowerCase(),
+  score: (item) => `${number(item.meta.score)}~${path(item)}`,
+  etoiles: (item) => `${number(item.meta.stars)}~${path(item)}`,
+  activite: (item) => `${item.meta.activity || "0000"}~${path(item)}`,
 };
 let pagefind = null;
 let results = null;
@@ -87,8 +89,8 @@ class Merged {
       const heads = await Promise.all(live.map((list) => this.head(list)));
       let best = 0;
       for (let i = 1; i < live.length; i++) {
-        const a = this.value(heads[i].meta);
-        const b = this.value(heads[best].meta);
+        const a = this.value(heads[i]);
+        const b = this.value(heads[best]);
         if ((a < b ? -1 : a > b ? 1 : 0) * this.sign < 0) best = i;
       }
       out.push(heads[best]);
