@@ -151,7 +151,6 @@ def transfer_sizes(out: Path) -> dict[str, int]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(out)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_port}/"
-    resources = "performance.getEntriesByType('resource').map(e => e.name)"
 
     def size(urls: list[str]) -> int:
         total = 0
@@ -162,61 +161,74 @@ def transfer_sizes(out: Path) -> dict[str, int]:
                 total += len(gzip.compress(target.read_bytes(), 9))
         return total
 
-    def settle(page: object, started: float) -> float:
+    def settle(page: object, started: float, unlike: str = "") -> float:
+        """Wait for results shown (other than the status ``unlike``: the default listing's)."""
         page.wait_for_function(  # type: ignore[attr-defined]
-            "document.getElementById('cg-results').dataset.state === 'done'"
-            " && (document.querySelectorAll('#cg-results > li').length > 0"
-            " || /Aucun/.test(document.getElementById('cg-status').textContent))",
+            """unlike => {
+                const list = document.getElementById('cg-results');
+                const status = document.getElementById('cg-status');
+                return list && status && list.dataset.state === 'done'
+                    && status.textContent !== unlike
+                    && (list.children.length > 0 || /Aucun/.test(status.textContent));
+            }""",
+            arg=unlike,
             polling=10,
         )
         return round((time.monotonic() - started) * 1000)
 
-    def clear(page: object) -> None:
-        page.evaluate("performance.clearResourceTimings()")  # type: ignore[attr-defined]
+    # Every request a page makes, its Pagefind worker's too (a worker's fetches are missing
+    # from the page's performance timeline, but not from its network events).
+    requested: dict[object, list[str]] = {}
+
+    def watch(page: object) -> object:
+        requested[page] = []
+        page.on("request", lambda request: requested[page].append(request.url))  # type: ignore[attr-defined]
+        return page
+
+    def taken(page: object) -> list[str]:
+        urls, requested[page] = requested[page], []
+        return urls
 
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path="/usr/bin/chromium")
-            page = browser.new_page()
+            page = watch(browser.new_page())
             page.goto(base + "index.html")
             page.wait_for_load_state("networkidle")
-            home = size([base + "index.html", *page.evaluate(resources)])
+            home = size(taken(page))
             # first results: the search page as loaded (its default listing)
-            fresh = browser.new_page()
+            fresh = watch(browser.new_page())
             started = time.monotonic()
             fresh.goto(base + "depots/index.html", wait_until="commit")
             first_results_ms = settle(fresh, started)
+            default = fresh.inner_text("#cg-status")
             fresh.wait_for_load_state("networkidle")
-            listing = size([base + "depots/index.html", *fresh.evaluate(resources)])
+            listing = size(taken(fresh))
             # first query: a word typed on that fresh page
-            clear(fresh)
             fresh.fill("#cg-q", "donnees")
             started = time.monotonic()
             fresh.press("#cg-q", "Enter")
-            fresh.wait_for_timeout(5)
-            first_query_ms = settle(fresh, started)
+            first_query_ms = settle(fresh, started, default)
             fresh.close()
             # first search: a shared URL carrying a query, Pagefind loaded at once
+            taken(page)
             started = time.monotonic()
             page.goto(base + "depots/index.html?q=donnees", wait_until="commit")
-            shared_ms = settle(page, started)
+            shared_ms = settle(page, started, default)
             page.wait_for_load_state("networkidle")
-            first = size([base + "depots/index.html", *page.evaluate(resources)])
-            clear(page)
+            page.wait_for_timeout(500)
+            first = size(taken(page))
             page.fill("#cg-q", "carte")
             started = time.monotonic()
             page.press("#cg-q", "Enter")
-            page.wait_for_timeout(5)
             later_ms = settle(page, started)
-            page.wait_for_load_state("networkidle")
-            later = size(page.evaluate(resources))
-            clear(page)
+            page.wait_for_timeout(500)
+            later = size(taken(page))
             started = time.monotonic()
             page.select_option("#cg-tri", "etoiles")
-            page.wait_for_timeout(5)
             sorted_ms = settle(page, started)
-            page.wait_for_load_state("networkidle")
-            sorted_size = size(page.evaluate(resources))
+            page.wait_for_timeout(500)
+            sorted_size = size(taken(page))
             browser.close()
     finally:
         server.shutdown()
