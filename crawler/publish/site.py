@@ -573,24 +573,38 @@ class _Renderer:
     def _reuse(self, path: str) -> bool:
         assert self.previous is not None
         source = self.previous / path
-        if not source.is_file():
-            return False
         target = self.out / path
         self.writer.folder(target)
-        target.unlink(missing_ok=True)
+        # No stat of the source nor unlink of the target beforehand: 64,000 pages make those
+        # system calls a good part of a rebuild.
         try:
-            os.link(source, target)
+            try:
+                os.link(source, target)
+            except FileExistsError:
+                target.unlink()
+                os.link(source, target)
+        except FileNotFoundError:
+            return False
         except OSError:
-            shutil.copyfile(source, target)
+            try:
+                shutil.copyfile(source, target)
+            except FileNotFoundError:
+                return False
         return True
 
-    def record(self, bundle: str, path: str, template: str, context: Row) -> None:
+    def record(
+        self, bundle: str, path: str, template: str, context: Row, digest: str | None = None
+    ) -> None:
         """The index record of the page at ``path``, for the search bundle ``bundle``; its
-        context is hashed now, rendered only if the bundle is indexed anew."""
+        context is hashed now (unless ``digest`` is given: the page's own, when the page's key
+        holds all the record shows), rendered only if the bundle is indexed anew."""
         self.records.setdefault(bundle, []).append((path, template, context))
-        self.record_digests[path] = hashlib.sha1(
-            json.dumps(context, sort_keys=True, default=str).encode(), usedforsecurity=False
-        ).hexdigest()
+        self.record_digests[path] = (
+            digest
+            or hashlib.sha1(
+                json.dumps(context, sort_keys=True, default=str).encode(), usedforsecurity=False
+            ).hexdigest()
+        )
 
     def bundle_digests(self) -> dict[str, str]:
         """Each bundle's digest: its records' contexts, the templates (the fingerprint) and
@@ -640,6 +654,8 @@ class _Renderer:
                 path,
                 "_record_depot.html",
                 {"r": {k: repository[k] for k in RECORD_KEYS}, "path": path},
+                # the page's key is the whole repository view: a superset of the record's
+                digest=self.new[path],
             )
             # the default listing: by score, then page path, both descending (as the index)
             top.append((repository["score"], path, _listed(repository)))
