@@ -252,7 +252,8 @@ if (isDefault() && bundles.length && list.dataset.state === "done" && list.datas
   shown = listed;
   more.hidden = !listed;
   csvButton.disabled = !listed;
-  query.addEventListener("focus", () => { load(); }, { once: true });
+  // Whoever enters the form is about to search: load Pagefind meanwhile.
+  form.addEventListener("focusin", () => { load(); }, { once: true });
 } else if (bundles.length) {
   run();
 } else {
