@@ -6,7 +6,12 @@ The large database is made from a demo crawl of the local forge (or ``--base DB`
 its owners and repositories with new ids until it holds ``--repositories`` rows. Each build
 runs in its own process so its peak memory (with Pagefind's) is measured apart.
 
-    python bench/site_build.py [--base data/inventory.db] [--repositories 50000]
+In the browser: "first results" is the search page's load to its first results shown (the
+default listing), "first query" a word typed on a fresh search page to its results, "first
+search" the weight of a shared URL carrying a query (Pagefind loaded), "later search" another
+word, "sorted" the same query sorted by stars (one search per shard, merged).
+
+    python bench/site_build.py [--base data/inventory.db] [--repositories 50000] [--shards 8]
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import datetime as dt
 import functools
 import gzip
 import json
-import resource
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -34,12 +39,13 @@ BUILD = """
 import json, sys, time
 from pathlib import Path
 from crawler.publish import site
-previous = Path(sys.argv[3]) if len(sys.argv) > 3 else None
+site.SHARDS = int(sys.argv[3])
+previous = Path(sys.argv[4]) if len(sys.argv) > 4 else None
 started = time.monotonic()
 report = site.build(Path(sys.argv[1]), Path(sys.argv[2]), previous=previous)
 print(json.dumps({"seconds": time.monotonic() - started, "pages": report.pages,
                   "rendered": report.rendered, "reused": report.reused,
-                  "durations": report.durations}))
+                  "durations": report.durations, "indexed": report.bundles_indexed}))
 """
 
 
@@ -111,19 +117,26 @@ def change_one_organisation(db_path: Path) -> tuple[str, int]:
     return str(owner), int(count)
 
 
-def timed_build(db_path: Path, out: Path, previous: Path | None = None) -> dict[str, object]:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    before = usage.ru_maxrss
-    cpu_before = usage.ru_utime + usage.ru_stime
-    command = [sys.executable, "-c", BUILD, str(db_path), str(out)]
+def timed_build(
+    db_path: Path, out: Path, shards: int, previous: Path | None = None
+) -> dict[str, object]:
+    command = [sys.executable, "-c", BUILD, str(db_path), str(out), str(shards)]
     if previous:
         command.append(str(previous))
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
-    figures: dict[str, object] = json.loads(result.stdout.strip().splitlines()[-1])
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    # ru_maxrss of children is the largest single descendant (the build, a worker or Pagefind)
-    figures["peak_mb"] = max(usage.ru_maxrss, before) / 1024
-    figures["cpu"] = usage.ru_utime + usage.ru_stime - cpu_before
+    load_before = os.getloadavg()
+    with tempfile.TemporaryFile() as stdout:
+        process = subprocess.Popen(command, cwd=ROOT, stdout=stdout)
+        # wait4's usage covers the build and the descendants it waited for (its rendering
+        # workers, Pagefind): ru_maxrss is the largest single one of them.
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode:
+            raise SystemExit(f"build failed ({process.returncode})")
+        stdout.seek(0)
+        figures: dict[str, object] = json.loads(stdout.read().decode().strip().splitlines()[-1])
+    figures["peak_mb"] = usage.ru_maxrss / 1024
+    figures["cpu"] = usage.ru_utime + usage.ru_stime
+    figures["load"] = f"{load_before[0]:.1f} → {os.getloadavg()[0]:.1f}"
     return figures
 
 
@@ -138,7 +151,6 @@ def transfer_sizes(out: Path) -> dict[str, int]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(out)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_port}/"
-    resources = "performance.getEntriesByType('resource').map(e => e.name)"
 
     def size(urls: list[str]) -> int:
         total = 0
@@ -149,58 +161,117 @@ def transfer_sizes(out: Path) -> dict[str, int]:
                 total += len(gzip.compress(target.read_bytes(), 9))
         return total
 
-    def settle(page: object) -> float:
-        started = time.monotonic()
+    def settle(page: object, started: float, unlike: str = "") -> float:
+        """Wait for results shown (other than the status ``unlike``: the default listing's)."""
         page.wait_for_function(  # type: ignore[attr-defined]
-            "document.querySelectorAll('#cg-results > li').length > 0"
-            " || /Aucun/.test(document.getElementById('cg-status').textContent)"
+            """unlike => {
+                const list = document.getElementById('cg-results');
+                const status = document.getElementById('cg-status');
+                return list && status && list.dataset.state === 'done'
+                    && status.textContent !== unlike
+                    && (list.children.length > 0 || /Aucun/.test(status.textContent));
+            }""",
+            arg=unlike,
+            polling=10,
         )
-        return time.monotonic() - started
+        return round((time.monotonic() - started) * 1000)
+
+    # Every request a page makes, its Pagefind worker's too (a worker's fetches are missing
+    # from the page's performance timeline, but not from its network events).
+    requested: dict[object, list[str]] = {}
+
+    def watch(page: object) -> object:
+        requested[page] = []
+        page.on("request", lambda request: requested[page].append(request.url))  # type: ignore[attr-defined]
+        return page
+
+    def taken(page: object) -> list[str]:
+        urls, requested[page] = requested[page], []
+        return urls
 
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path="/usr/bin/chromium")
-            page = browser.new_page()
+            page = watch(browser.new_page())
             page.goto(base + "index.html")
             page.wait_for_load_state("networkidle")
-            home = size([base + "index.html", *page.evaluate(resources)])
-            page.goto(base + "depots/index.html?q=donnees")
-            first_ms = settle(page) * 1000
+            home = size(taken(page))
+            # first results: the search page as loaded (its default listing)
+            fresh = watch(browser.new_page())
+            started = time.monotonic()
+            fresh.goto(base + "depots/index.html", wait_until="commit")
+            first_results_ms = settle(fresh, started)
+            default = fresh.inner_text("#cg-status")
+            fresh.wait_for_load_state("networkidle")
+            listing = size(taken(fresh))
+            # first query: a word typed on that fresh page
+            fresh.fill("#cg-q", "donnees")
+            started = time.monotonic()
+            fresh.press("#cg-q", "Enter")
+            first_query_ms = settle(fresh, started, default)
+            fresh.close()
+            # first search: a shared URL carrying a query, Pagefind loaded at once
+            taken(page)
+            started = time.monotonic()
+            page.goto(base + "depots/index.html?q=donnees", wait_until="commit")
+            shared_ms = settle(page, started, default)
             page.wait_for_load_state("networkidle")
-            first = size([base + "depots/index.html", *page.evaluate(resources)])
-            page.evaluate("performance.clearResourceTimings()")
+            page.wait_for_timeout(500)
+            first = size(taken(page))
             page.fill("#cg-q", "carte")
+            started = time.monotonic()
             page.press("#cg-q", "Enter")
-            page.wait_for_timeout(300)
-            settle(page)
-            page.wait_for_load_state("networkidle")
-            later = size(page.evaluate(resources))
+            later_ms = settle(page, started)
+            page.wait_for_timeout(500)
+            later = size(taken(page))
+            started = time.monotonic()
+            page.select_option("#cg-tri", "etoiles")
+            sorted_ms = settle(page, started)
+            page.wait_for_timeout(500)
+            sorted_size = size(taken(page))
             browser.close()
     finally:
         server.shutdown()
-    return {"home": home, "first": first, "later": later, "first_ms": round(first_ms)}
+    return {
+        "home": home,
+        "listing": listing,
+        "first": first,
+        "later": later,
+        "sorted": sorted_size,
+        "first_results_ms": first_results_ms,
+        "first_query_ms": first_query_ms,
+        "shared_ms": shared_ms,
+        "later_ms": later_ms,
+        "sorted_ms": sorted_ms,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--base", type=Path, help="a crawled database (default: a demo crawl)")
     parser.add_argument("--repositories", type=int, default=50_000)
+    parser.add_argument("--shards", type=int, default=8, help="repository search shards")
     parser.add_argument("--keep", type=Path, help="keep the work folder here")
+    parser.add_argument("--no-readme", action="store_true", help="print, do not write README")
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="site-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     base = args.base or demo_database(work)
     large = work / "large.db"
     repositories, owners = scale(base, large, args.repositories)
-    print(f"database: {repositories} repositories, {owners} owners")
-    full = timed_build(large, work / "site-1")
-    print("full build:", full)
+    print(f"database: {repositories} repositories, {owners} owners, {args.shards} shards")
+    for folder in ("site-1", "site-2"):
+        shutil.rmtree(work / folder, ignore_errors=True)
+    full = timed_build(large, work / "site-1", args.shards)
+    print("full build:", full, flush=True)
     owner, changed = change_one_organisation(large)
-    again = timed_build(large, work / "site-2", previous=work / "site-1")
-    print(f"rebuild after {owner} changed ({changed} repositories):", again)
+    again = timed_build(large, work / "site-2", args.shards, previous=work / "site-1")
+    print(f"rebuild after {owner} changed ({changed} repositories):", again, flush=True)
     sizes = transfer_sizes(work / "site-2")
-    print("transfer (gzip, no fonts):", sizes)
+    print("browser (gzip, no fonts):", sizes, f"load {os.getloadavg()}")
     today = dt.date.today().isoformat()
+    if args.no_readme:
+        return
 
     def row(label: str, f: dict[str, object]) -> str:
         durations = f["durations"]
@@ -209,25 +280,32 @@ def main() -> None:
             f"| {label} | {repositories:,} | {f['pages']:,} | {f['rendered']:,} | "
             f"{f['reused']:,} | {durations['pages']:.1f} s | {durations['search']:.1f} s | "
             f"{float(f['seconds']):.1f} s | {float(f['cpu']):.1f} s | "  # type: ignore[arg-type]
-            f"{float(f['peak_mb']):.0f} MB | {today} |"  # type: ignore[arg-type]
+            f"{float(f['peak_mb']):.0f} MB | {f['load']} | {today} |"  # type: ignore[arg-type]
         )
+
+    def kb(key: str) -> str:
+        return f"{sizes[key] / 1000:.0f} kB"
 
     update_readme(
         "site-build",
         [
+            f"{args.shards} repository search shards.",
+            "",
             "| build | repositories | pages | rendered | reused | pages time | search index |"
-            " total (wall) | CPU time | peak memory | date |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+            " total (wall) | CPU time | peak memory | load (1 min) | date |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
             row("full", full),
             row(f"one organisation changed ({changed} repositories)", again),
             "",
-            "| transfer (gzip, no fonts) | home | first search (all) | later search |"
-            " first results |",
-            "|---|---:|---:|---:|---:|",
-            f"| measured in Chromium | {sizes['home'] / 1000:.0f} kB | "
-            f"{sizes['first'] / 1000:.0f} kB | {sizes['later'] / 1000:.0f} kB | "
-            f"{sizes['first_ms']} ms |",
-            "| bar | 150 kB | 700 kB | 150 kB | 500 ms |",
+            "| in Chromium (gzip, no fonts) | home | search page as loaded | first search (all)"
+            " | later search | sorted by stars |",
+            "|---|---:|---:|---:|---:|---:|",
+            f"| transfer | {kb('home')} | {kb('listing')} | {kb('first')} | {kb('later')} | "
+            f"{kb('sorted')} |",
+            f"| time to results | | {sizes['first_results_ms']} ms (first results) | "
+            f"{sizes['shared_ms']} ms (shared URL); {sizes['first_query_ms']} ms (first query)"
+            f" | {sizes['later_ms']} ms | {sizes['sorted_ms']} ms |",
+            "| bar | 150 kB | | 700 kB; first results 500 ms | 150 kB | 150 kB |",
         ],
     )
     if not args.keep:

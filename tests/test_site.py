@@ -3,6 +3,7 @@ text, feeds, the search index's records, and the reuse of unchanged pages."""
 
 from __future__ import annotations
 
+import gzip
 import re
 import shutil
 import sqlite3
@@ -62,7 +63,8 @@ def test_every_kind_of_page_is_written(built):
         "sitemap.xml",
         "flux/depots.xml",
         "flux/sill.xml",
-        "pagefind/pagefind.js",
+        "pagefind/sill/pagefind.js",
+        f"pagefind/depots/{site.shard_of('github.com/socialgouv')}/pagefind.js",
         "assets/dsfr/dsfr.min.css",
         "assets/dsfr/fonts/Marianne-Regular.woff2",
         "assets/search.js",
@@ -194,16 +196,69 @@ def test_sill_page_shows_linked_repositories_and_links(built):
     assert "gitlab.ow2.org~lemonldap-ng~lemonldap-ng.html" in lemon
 
 
-def test_repository_page_is_a_search_record_with_filters_and_sorts(built):
-    _, out, _ = built
+def test_a_repository_is_indexed_from_its_record_not_its_page(built):
+    """Pagefind reads a small record per repository (text, metadata, filters, sorts); the page
+    itself carries no index markup, and each search page names its bundles."""
+    db_path, out, _ = built
     page = out / "depots/github.com~socialgouv~archifiltre.html"
-    tags = parse(page).tags
+    assert not [a for _, a in parse(page).tags if any(k.startswith("data-pagefind") for k in a)]
+    with sqlite3.connect(db_path) as connection:
+        connection.row_factory = sqlite3.Row
+        row = dict(
+            connection.execute(
+                "select r.*, o.name as owner_name, o.ministry from repositories r "
+                "join owners o on o.id = r.owner where r.id = 'github.com/socialgouv/archifiltre'"
+            ).fetchone()
+        )
+    view = site._repository(row, frozenset({"MIT", "Apache-2.0"}), [])
+    path = site.repository_path(view["id"])
+    record = site.environment().get_template("_record_depot.html").render(r=view, path=path)
+    parser = Links()
+    parser.feed(record)
+    tags = parser.tags
     filters = {a["data-pagefind-filter"] for _, a in tags if a.get("data-pagefind-filter")}
-    assert filters >= {"type", "licence", "libre", "langage", "forge", "organisation", "activite"}
-    assert {"publiccode", "fork", "archive", "sill"} <= filters
+    assert filters == {
+        "licence", "libre", "langage", "forge", "organisation", "activite", "publiccode",
+        "fork", "archive", "sill", *(["ministere"] if view["ministry"] else []),
+    }  # fmt: skip
     sorts = {a["data-pagefind-sort"] for _, a in tags if a.get("data-pagefind-sort")}
     assert sorts == {"score", "activite", "etoiles"}
-    assert any("data-pagefind-body" in a for _, a in tags)
+    assert record.count(f"~{path}</span>") == 3  # sort keys end with the page path
+    assert any("data-pagefind-body" in a for _, a in tags) and len(record) < len(page.read_text())
+    search = parse(out / "depots/index.html").tags
+    bundles = next(a["data-bundles"] for t, a in search if t == "form").split()
+    assert bundles == sorted({f"pagefind/depots/{site.shard_of(o)}/" for o in owners(db_path)})
+    assert all((out / "depots" / ".." / b / "pagefind-entry.json").is_file() for b in bundles)
+
+
+def owners(db_path: Path) -> set[str]:
+    with sqlite3.connect(db_path) as connection:
+        query = "select distinct owner from repositories where removed_at is null"
+        return {owner for (owner,) in connection.execute(query)}
+
+
+def test_the_default_listing_is_in_the_search_page(built):
+    """The search page as built shows the first rows by score and the total: no script needed."""
+    db_path, out, _ = built
+    html = (out / "depots/index.html").read_text(encoding="utf-8")
+    with sqlite3.connect(db_path) as connection:
+        total = connection.execute(
+            "select count(*) from repositories where removed_at is null"
+        ).fetchone()[0]
+        rows = connection.execute(
+            "select id, coalesce(score, 0) from repositories where removed_at is null"
+        ).fetchall()
+    # by score, then page path, both descending: the index's order
+    best = sorted(rows, key=lambda r: (r[1], site.repository_path(r[0])), reverse=True)
+    best = best[: site.LISTING]
+    assert f"{total} dépôts trouvés" in html
+    links = [
+        u
+        for u in parse(out / "depots/index.html").urls
+        if u.startswith("../depots/") and u != "../depots/index.html"
+    ]
+    assert links == ["../" + site.repository_path(i) for i, _ in best]
+    assert [int(s) for s in re.findall(r"Score : (\d+)", html)] == [s for _, s in best]
 
 
 def test_statistics_without_daily_stats_then_with(built, tmp_path):
@@ -239,6 +294,21 @@ def test_a_rebuild_reuses_unchanged_pages_and_renders_changed_ones(built, tmp_pa
     second = tmp_path / "second"
     report = site.build(copy, second, previous=out)
     assert report.reused > 2000 and report.rendered < 100
+    # only the changed organisation's search shard is indexed again; the others are hard links
+    changed = f"depots/{site.shard_of('github.com/socialgouv')}"
+    assert report.bundles_indexed == [changed]
+    assert sorted(report.bundles_reused) == sorted(
+        {f"depots/{site.shard_of(o)}" for o in owners(db_path)} - {changed} | {"sill"}
+    )
+    for name in report.bundles_reused:
+        for old in (out / "pagefind" / name).rglob("*"):
+            if old.is_file():
+                new = second / "pagefind" / name / old.relative_to(out / "pagefind" / name)
+                assert new.stat().st_ino == old.stat().st_ino, new
+    # the re-indexed shard holds the new text (Pagefind's fragments: gzip, then JSON)
+    fragments = (second / "pagefind" / changed / "fragment").iterdir()
+    texts = [gzip.decompress(f.read_bytes()).decode("utf-8", "replace") for f in fragments]
+    assert sum("Nouvelle description" in t for t in texts) == 1
     assert "Nouvelle description" in (
         second / "depots/github.com~socialgouv~archifiltre.html"
     ).read_text(encoding="utf-8")
@@ -252,8 +322,8 @@ def test_a_rebuild_reuses_unchanged_pages_and_renders_changed_ones(built, tmp_pa
     ).read_text(encoding="utf-8")
     third = tmp_path / "third"
     again = site.build(copy, third, previous=second)
-    assert again.rendered < 40 and not again.indexed
-    assert (third / "pagefind/pagefind.js").is_file()
+    assert again.rendered < 40 and not again.indexed and not again.bundles_indexed
+    assert (third / "pagefind" / changed / "pagefind.js").is_file()
 
 
 def test_missing_dsfr_is_one_clear_error(built, tmp_path):

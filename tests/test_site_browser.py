@@ -248,33 +248,146 @@ def gzipped(out: Path, base: str, urls: list[str]) -> dict[str, int]:
     return sizes
 
 
-RESOURCES = "performance.getEntriesByType('resource').map(e => e.name)"
-
-
-def loaded(page) -> list[str]:
-    return [page.url.split("?")[0], *page.evaluate(RESOURCES)]
+def requests_of(page) -> list[str]:
+    """Every URL the page requests from now on, its Pagefind worker's fetches included (they
+    are missing from the page's performance timeline)."""
+    urls: list[str] = []
+    page.on("request", lambda request: urls.append(request.url))
+    return urls
 
 
 def test_transfer_budgets(served, page):
     """Gzipped bytes the browser fetched, fonts left out: home ≤ 150 kB, first search ≤ 700 kB
     in all, a later search ≤ 150 kB."""
     _, out, url = served
+    urls = requests_of(page)
     page.goto(url + "index.html")
     page.wait_for_load_state("networkidle")
-    home = sum(gzipped(out, url, loaded(page)).values())
+    home = sum(gzipped(out, url, urls).values())
+    urls.clear()
     page.goto(url + "depots/index.html?q=donnees")
     results(page)
     page.wait_for_load_state("networkidle")
-    first = sum(gzipped(out, url, loaded(page)).values())
-    page.evaluate("performance.clearResourceTimings()")
+    assert any("/pagefind/depots/" in u and u.endswith(".pf_meta") for u in urls)
+    first = sum(gzipped(out, url, urls).values())
+    urls.clear()
     page.fill("#cg-q", "carte")
     page.press("#cg-q", "Enter")
     results(page)
     page.wait_for_load_state("networkidle")
-    later = sum(
-        gzipped(
-            out, url, page.evaluate("performance.getEntriesByType('resource').map(e => e.name)")
-        ).values()
-    )
+    later = sum(gzipped(out, url, urls).values())
     print(f"transfer (gzip, no fonts): home {home} B, first search {first} B, later {later} B")
     assert home <= 150_000 and first <= 700_000 and later <= 150_000
+
+
+# --- the sharded index, merged in the browser ------------------------------------------------
+
+
+def shown(page, rows: int) -> list[str]:
+    """The result links' paths (from the site root), after asking for ``rows`` rows."""
+    while page.locator("#cg-results > li").count() < rows and page.locator("#cg-more").is_visible():
+        before = page.locator("#cg-results > li").count()
+        page.click("#cg-more")
+        page.wait_for_function(f"document.querySelectorAll('#cg-results > li').length > {before}")
+    hrefs = page.locator("#cg-results > li h3 a").evaluate_all("links => links.map(a => a.href)")
+    return [unquote(urlsplit(h).path).split("/depots/", 1)[1] for h in hrefs]
+
+
+def by_page(db_path: Path) -> dict[str, dict]:
+    """Each repository's sort values and shard, keyed by its page's name."""
+    with sqlite3.connect(db_path) as connection:
+        connection.row_factory = sqlite3.Row
+        query = (
+            "select id, owner, forge, licence, stars, score, last_commit_at, pushed_at "
+            "from repositories where removed_at is null"
+        )
+        rows = [dict(r) for r in connection.execute(query)]
+    return {
+        site.repository_path(r["id"]).removeprefix("depots/"): {
+            **r,
+            "shard": site.shard_of(r["owner"]),
+            "activity": max(r["last_commit_at"] or "", r["pushed_at"] or "")[:10] or "0000",
+        }
+        for r in rows
+    }
+
+
+@pytest.mark.parametrize(
+    ("sort", "key"), [("etoiles", "stars"), ("score", "score"), ("activite", "activity")]
+)
+def test_sorts_are_exact_across_shards(served, page, sort, key):
+    """A sorted view merges the shards on the sort value: its first 60 rows are the database's
+    60 best, in order, drawn from several shards."""
+    db_path, _, url = served
+    rows = by_page(db_path)
+    page.goto(url + f"depots/index.html?tri={sort}")
+    results(page)
+    assert found(page) == len(rows)
+    paths = shown(page, 60)
+    assert len(paths) == 60 and len(set(paths)) == 60
+    values = [rows[p][key] or 0 for p in paths]
+    best = sorted((r[key] or 0 for r in rows.values()), reverse=True)[:60]
+    assert values == best
+    assert len({rows[p]["shard"] for p in paths}) >= 3
+    assert page.errors == []
+
+
+def test_filters_and_sort_combine_across_shards(served, page):
+    db_path, _, url = served
+    rows = by_page(db_path)
+    wanted = [p for p, r in rows.items() if r["forge"] == "github.com" and r["licence"] == "MIT"]
+    assert len({rows[p]["shard"] for p in wanted}) == len({r["shard"] for r in rows.values()})
+    page.goto(url + "depots/index.html?forge=github.com&licence=MIT&tri=etoiles")
+    results(page)
+    assert found(page) == len(wanted)
+    paths = shown(page, len(wanted))
+    assert sorted(paths) == sorted(wanted)  # every one of them, whatever its shard
+    stars = [rows[p]["stars"] or 0 for p in paths]
+    assert stars == sorted(stars, reverse=True)
+
+
+def test_a_query_finds_repositories_in_every_shard(served, page):
+    """One word, matches spread over the shards: all found (as many as the database holds)."""
+    db_path, _, url = served
+    rows = by_page(db_path)
+    page.goto(url + "depots/index.html?forge=gitlab.ow2.org")
+    results(page)
+    ow2 = [p for p, r in rows.items() if r["forge"] == "gitlab.ow2.org"]
+    assert found(page) == len(ow2) > 0
+    assert sorted(shown(page, len(ow2))) == sorted(ow2)
+    page.goto(url + "depots/index.html?q=archifiltre")
+    titles = results(page)
+    assert "archifiltre" in titles
+
+
+def test_the_default_listing_needs_no_javascript(served, browser):
+    db_path, _, url = served
+    rows = by_page(db_path)
+    best = sorted(rows.values(), key=lambda r: -(r["score"] or 0))[: site.LISTING]
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(url + "depots/index.html")
+    items = page.locator("#cg-results > li")
+    assert items.count() == site.LISTING
+    assert page.locator("#cg-status").inner_text() == f"{len(rows)} dépôts trouvés"
+    scores = [int(t.rsplit("Score : ", 1)[1].split()[0]) for t in items.all_inner_texts()]
+    assert scores == [r["score"] or 0 for r in best]
+    assert not [u for u in requested if "pagefind" in u]
+    context.close()
+
+
+def test_the_search_page_loads_pagefind_only_when_asked(served, page):
+    _, _, url = served
+    urls = requests_of(page)
+    page.goto(url + "depots/index.html")
+    page.wait_for_load_state("networkidle")
+    assert len(results(page)) == site.LISTING
+    assert not [u for u in urls if "/pagefind/" in u]
+    default = page.locator("#cg-results > li h3").all_inner_texts()
+    page.click("#cg-more")  # more rows: the same view, now from the index
+    page.wait_for_function("document.querySelectorAll('#cg-results > li').length > 20")
+    assert page.locator("#cg-results > li h3").all_inner_texts()[: site.LISTING] == default
+    assert [u for u in urls if "/pagefind/" in u]
+    assert page.errors == []

@@ -1,14 +1,22 @@
 """The static site: every page rendered from the published database with jinja2, DSFR assets
-copied from npm's ``node_modules``, and the Pagefind search index built by its command-line
-indexer over the rendered repository and SILL pages.
+copied from npm's ``node_modules``, and the Pagefind search indexes built by its command-line
+indexer over small index records (one per repository or SILL software: its searchable text,
+metadata, filters and sorts, none of the page's layout).
 
 Layout of the site folder (all links relative, so any static server or sub-path serves it)::
 
     index.html  depots/  organisations/  ministeres/  sill/  statistiques/  a-propos/
-    accessibilite/  mentions-legales/  flux/*.xml  sitemap.xml  404.html  assets/  pagefind/
-    manifest.json   hash of each page's input rows, so the next build reuses unchanged pages
+    accessibilite/  mentions-legales/  flux/*.xml  sitemap.xml  404.html  assets/
+    pagefind/depots/0/ … pagefind/depots/N/   the repositories' search bundles (shards)
+    pagefind/sill/                            the SILL's search bundle
+    manifest.json   hash of each page's input rows and of each bundle's records, so the next
+                    build reuses unchanged pages and bundles
 
-Pagefind's command-line indexer is used, not its Python API, which waits 0.1 s per record.
+Pagefind's command-line indexer is used, not its Python API, which waits 0.1 s per record. It
+has no incremental mode: the repositories are split into shards by a stable hash of their
+organisation, each shard its own bundle, re-indexed only when one of its records changed and
+otherwise hard-linked from the previous build; the search page merges the shards in the
+browser (``site/static/search.js``).
 """
 
 from __future__ import annotations
@@ -22,12 +30,14 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 import time
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +94,38 @@ MONTHS = (
 ORG_FEED_SIZE = 20
 SIMILAR_SIZE = 6
 TOP = 15
+#: Rows of the search page's default listing, rendered at build time (the first page of results).
+LISTING = 20
+#: Repository search shards. More shards make a one-organisation rebuild cheaper (one shard of
+#: 50,000 / SHARDS records re-indexed) and the first search heavier (each shard's metadata,
+#: index and filter chunks are fetched): see bench/README.md, "Site", for the measurements.
+SHARDS = 8
+#: Where the search bundles go, in the site.
+SEARCH = "pagefind"
+#: Added to a number in a sort key, so a negative score sorts as text too.
+SORT_OFFSET = 10**9
+#: What a repository's index record shows (``_record_depot.html``); all of it is in its page's key.
+RECORD_KEYS = (
+    "name",
+    "description",
+    "owner_name",
+    "ministry",
+    "topics",
+    "licence_label",
+    "licence_free",
+    "language",
+    "forge",
+    "activity_label",
+    "has_publiccode",
+    "is_fork",
+    "is_archived",
+    "sill",
+    "last_activity",
+    "score",
+    "score_text",
+    "stars",
+    "url_text",
+)
 
 #: Quality gaps an organisation page reports, with how to fix each one.
 GAPS: tuple[tuple[str, str], ...] = (
@@ -117,6 +159,9 @@ class SiteReport:
     organisations: int = 0
     sill: int = 0
     indexed: bool = False
+    #: Search bundles indexed anew, and hard-linked from the previous build.
+    bundles_indexed: list[str] = field(default_factory=list)
+    bundles_reused: list[str] = field(default_factory=list)
     durations: dict[str, float] = field(default_factory=dict)
 
 
@@ -153,13 +198,22 @@ def build(
         renderer = _Renderer(out, previous, base_url, datasette_url, exports_url, report, workers)
         with _stage(report, "pages"):
             try:
-                changed_indexed = renderer.render_all(connection)
+                renderer.render_all(connection)
             finally:
                 renderer.finish()
         with _stage(report, "assets"):
             copy_assets(out)
         with _stage(report, "search"):
-            _index(out, previous, changed_indexed, report)
+            renderer.bundles = renderer.bundle_digests()
+            _index(
+                out,
+                renderer.previous,
+                renderer.records,
+                renderer.bundles,
+                renderer.old_bundles,
+                report,
+                workers,
+            )
         renderer.write_manifest()
     finally:
         connection.close()
@@ -213,6 +267,23 @@ def ministry_path(name: str) -> str:
 
 def sill_path(sill_id: int) -> str:
     return f"sill/{int(sill_id)}.html"
+
+
+def shard_of(owner_id: str) -> int:
+    """The search shard of an organisation's repositories: a stable hash of its id, so a change
+    in one organisation re-indexes one shard only."""
+    digest = hashlib.sha1(owner_id.encode(), usedforsecurity=False).digest()
+    return int.from_bytes(digest[:4], "big") % SHARDS
+
+
+def sort_key(value: int) -> str:
+    """A number as text that sorts like it (Pagefind compares sort keys that are not all
+    numbers as text); search.js builds the same."""
+    return f"{int(value) + SORT_OFFSET:012d}"
+
+
+def shard_bundle(shard: int) -> str:
+    return f"depots/{shard}"
 
 
 def relative_root(path: str) -> str:
@@ -290,6 +361,7 @@ def environment() -> jinja2.Environment:
         date=_date, number=_number, safe_url=safe_url, yesno=_yes, slug=slug, bars=_bars
     )
     env.globals.update(
+        sort_key=sort_key,
         repository_path=repository_path,
         owner_path=owner_path,
         ministry_path=ministry_path,
@@ -406,15 +478,22 @@ class _Renderer:
             {"base_url": base_url, "datasette_url": datasette_url, "exports_url": exports_url}
         )
         self.old: dict[str, str] = {}
+        self.old_bundles: dict[str, str] = {}
         if self.previous:
             try:
                 manifest = json.loads((self.previous / MANIFEST).read_text(encoding="utf-8"))
                 if manifest.get("fingerprint") == self.fingerprint:
                     self.old = dict(manifest.get("pages", {}))
+                    self.old_bundles = dict(manifest.get("bundles", {}))
             except (OSError, ValueError):
                 log.info("site: no usable manifest in %s, every page is rendered", previous)
         self.new: dict[str, str] = {}
         self.paths: list[str] = []
+        #: Each search bundle's index records: (page path, template, context), rendered only
+        #: for the bundles indexed anew.
+        self.records: dict[str, list[tuple[str, str, Row]]] = {}
+        self.record_digests: dict[str, str] = {}
+        self.bundles: dict[str, str] = {}
         self.generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         self.writer = _Writer(out, datasette_url, exports_url, self.generated)
         self.workers = workers
@@ -494,25 +573,58 @@ class _Renderer:
     def _reuse(self, path: str) -> bool:
         assert self.previous is not None
         source = self.previous / path
-        if not source.is_file():
-            return False
         target = self.out / path
         self.writer.folder(target)
-        target.unlink(missing_ok=True)
+        # No stat of the source nor unlink of the target beforehand: 64,000 pages make those
+        # system calls a good part of a rebuild.
         try:
-            os.link(source, target)
+            try:
+                os.link(source, target)
+            except FileExistsError:
+                target.unlink()
+                os.link(source, target)
+        except FileNotFoundError:
+            return False
         except OSError:
-            shutil.copyfile(source, target)
+            try:
+                shutil.copyfile(source, target)
+            except FileNotFoundError:
+                return False
         return True
 
+    def record(
+        self, bundle: str, path: str, template: str, context: Row, digest: str | None = None
+    ) -> None:
+        """The index record of the page at ``path``, for the search bundle ``bundle``; its
+        context is hashed now (unless ``digest`` is given: the page's own, when the page's key
+        holds all the record shows), rendered only if the bundle is indexed anew."""
+        self.records.setdefault(bundle, []).append((path, template, context))
+        self.record_digests[path] = (
+            digest
+            or hashlib.sha1(
+                json.dumps(context, sort_keys=True, default=str).encode(), usedforsecurity=False
+            ).hexdigest()
+        )
+
+    def bundle_digests(self) -> dict[str, str]:
+        """Each bundle's digest: its records' contexts, the templates (the fingerprint) and
+        Pagefind's version; a bundle whose digest did not change need not be indexed again."""
+        digests = {}
+        for name, items in self.records.items():
+            digest = hashlib.sha256(f"{self.fingerprint}\0{version('pagefind_bin')}".encode())
+            for path in sorted(path for path, _, _ in items):
+                digest.update(f"\0{path}\0{self.record_digests[path]}".encode())
+            digests[name] = digest.hexdigest()
+        return digests
+
     def write_manifest(self) -> None:
-        manifest = {"fingerprint": self.fingerprint, "pages": self.new}
+        manifest = {"fingerprint": self.fingerprint, "pages": self.new, "bundles": self.bundles}
         (self.out / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
 
     # -- the pages
 
-    def render_all(self, connection: Any) -> bool:
-        """Render every page; returns whether a page the search indexes changed."""
+    def render_all(self, connection: Any) -> None:
+        """Render every page and gather the search bundles' records."""
         free = data.free_licences(connection)
         owners = data.owners(connection)
         forges = data.forges(connection)
@@ -531,17 +643,24 @@ class _Renderer:
         newest: list[tuple[str, str, Row]] = []
         linked: dict[str, Row] = {}
         wanted = {r for ids in links.values() for r in ids}
-        changed = False
+        top: list[tuple[int, str, Row]] = []
         for row in data.repositories(connection):
             repository = _repository(row, free, sill_of.get(str(row["id"]), []))
             stats.add(repository)
-            changed |= self.page(
-                repository_path(repository["id"]),
-                "repository.html",
-                {"r": repository},
-                key=repository,
-                parallel=True,
+            path = repository_path(repository["id"])
+            self.page(path, "repository.html", {"r": repository}, key=repository, parallel=True)
+            self.record(
+                shard_bundle(shard_of(repository["owner"])),
+                path,
+                "_record_depot.html",
+                {"r": {k: repository[k] for k in RECORD_KEYS}, "path": path},
+                # the page's key is the whole repository view: a superset of the record's
+                digest=self.new[path],
             )
+            # the default listing: by score, then page path, both descending (as the index)
+            top.append((repository["score"], path, _listed(repository)))
+            if len(top) > 10 * LISTING:
+                top = sorted(top, key=_listing_order, reverse=True)[:LISTING]
             summary = _summary(repository)
             owner = owners.get(repository["owner"])
             if owner is not None:
@@ -556,8 +675,9 @@ class _Renderer:
         self.report.repositories = stats.total
 
         self._organisations(owners, forges)
-        changed |= self._sill(software, links, linked, connection)
-        self._home_and_search(stats, owners, forges, software)
+        self._sill(software, links, linked, connection)
+        listing = [r for _, _, r in sorted(top, key=_listing_order, reverse=True)[:LISTING]]
+        self._home_and_search(stats, owners, forges, software, listing)
         self._statistics(stats, data.daily_stats(connection))
         self._feeds(sorted(newest, reverse=True), owners, software)
         for path, template in (
@@ -568,7 +688,6 @@ class _Renderer:
             self.page(path, template, {})
         self._not_found()
         self._sitemap()
-        return changed
 
     def _organisations(self, owners: dict[str, data.Owner], forges: list[Row]) -> None:
         ministries: dict[str, list[Row]] = {}
@@ -621,12 +740,11 @@ class _Renderer:
         links: dict[int, list[str]],
         linked: dict[str, Row],
         connection: Any,
-    ) -> bool:
+    ) -> None:
         instances = data.sill_children(connection, "sill_instances")
         similar_declared = data.sill_children(connection, "sill_similar_software")
         views = [_software(s) for s in software]
         by_id = {v["id"]: v for v in views}
-        changed = False
         for view in views:
             repositories = [linked[r] for r in links.get(view["id"], []) if r in linked]
             view["repositories_count"] = len(repositories)
@@ -651,14 +769,18 @@ class _Renderer:
                     for d in similar_declared.get(view["id"], [])
                 ],
             }
-            changed |= self.page(sill_path(view["id"]), "software.html", context, key=context)
+            self.page(sill_path(view["id"]), "software.html", context, key=context)
+            self.record("sill", sill_path(view["id"]), "_record_sill.html", {"s": view})
         self.report.sill = len(views)
         options = {
             "categorie": sorted({c for v in views for c in v["categories"]}),
             "licence": sorted({v["licence"] for v in views if v["licence"]}),
         }
-        self.page("sill/index.html", "sill_search.html", {"options": options})
-        return changed
+        self.page(
+            "sill/index.html",
+            "sill_search.html",
+            {"options": options, "bundles": [f"{SEARCH}/sill/"] if views else []},
+        )
 
     def _home_and_search(
         self,
@@ -666,6 +788,7 @@ class _Renderer:
         owners: dict[str, data.Owner],
         forges: list[Row],
         software: list[Row],
+        listing: list[Row],
     ) -> None:
         counts = Counter(r["forge"] for o in owners.values() for r in o.repositories)
         forge_views = [
@@ -704,7 +827,16 @@ class _Renderer:
             "activite": [v for v in ACTIVITY_LABELS.values() if v in stats.activity_labels]
             + ([UNKNOWN] if UNKNOWN in stats.activity_labels else []),
         }
-        self.page("depots/index.html", "search.html", {"options": options})
+        bundles = [
+            f"{SEARCH}/{shard_bundle(shard)}/"
+            for shard in range(SHARDS)
+            if shard_bundle(shard) in self.records
+        ]
+        self.page(
+            "depots/index.html",
+            "search.html",
+            {"options": options, "bundles": bundles, "listing": listing, "total": stats.total},
+        )
 
     def _statistics(self, stats: _Stats, daily: list[Row]) -> None:
         charts = [
@@ -905,6 +1037,20 @@ def _repository(row: Row, free: frozenset[str], sill: list[Row]) -> Row:
     }
 
 
+def _listing_order(entry: tuple[int, str, Row]) -> tuple[int, str]:
+    return entry[0], entry[1]
+
+
+def _listed(r: Row) -> Row:
+    """What the search page's default listing shows of a repository (as its script does)."""
+    keys = ("id", "name", "description", "owner_name", "licence_label", "language", "score")
+    return {
+        **{k: r[k] for k in keys},
+        "activity": r["last_activity"][:10],
+        "score_text": r["score_text"],
+    }
+
+
 def _summary(r: Row) -> Row:
     """What lists (organisation, SILL, feeds) show of a repository."""
     keys = (
@@ -1076,30 +1222,74 @@ def copy_assets(out: Path, dist: Path | None = None) -> None:
             shutil.copyfile(static, out / "assets" / static.name)
 
 
-def _index(out: Path, previous: Path | None, changed: bool, report: SiteReport) -> None:
-    """Build the Pagefind index over the repository and SILL pages (its command-line indexer;
-    reused from the previous build when no indexed page changed)."""
-    bundle = out / "pagefind"
-    old = previous / "pagefind" if previous else None
-    if not changed and old is not None and old.is_dir():
-        shutil.rmtree(bundle, ignore_errors=True)
-        shutil.copytree(old, bundle, copy_function=os.link)
-        report.indexed = False
-        return
+def _index(  # noqa: PLR0917 (one private caller, in order)
+    out: Path,
+    previous: Path | None,
+    records: Mapping[str, list[tuple[str, str, Row]]],
+    digests: Mapping[str, str],
+    old: Mapping[str, str],
+    report: SiteReport,
+    workers: int = 2,
+) -> None:
+    """Build each search bundle whose digest changed since the previous build with Pagefind's
+    command-line indexer; hard-link the others from the previous build.
+
+    Args:
+        previous: the previous build (``None``: every bundle is indexed).
+        records: each bundle's index records, (page path, template, context).
+        digests: each bundle's digest; ``old``: the previous build's.
+    """
     import pagefind_bin
 
-    command = [
-        str(pagefind_bin.get_executable()),
-        "--site",
-        str(out),
-        "--glob",
-        "{depots,sill}/*.html",
-        "--force-language",
-        "fr",
-        "--quiet",
-    ]
-    log.info("site: %s", " ".join(command))
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise SiteError(f"l'indexation Pagefind a échoué : {result.stderr.strip()[-500:]}")
+    search = out / SEARCH
+    shutil.rmtree(search, ignore_errors=True)
+    todo: list[str] = []
+    for name in sorted(records):
+        source = previous / SEARCH / name if previous else None
+        if (
+            source is not None
+            and old.get(name) == digests[name]
+            and (source / "pagefind-entry.json").is_file()
+        ):
+            shutil.copytree(source, search / name, copy_function=os.link)
+            report.bundles_reused.append(name)
+        else:
+            todo.append(name)
+    if not todo:
+        return
+    executable = str(pagefind_bin.get_executable())
+    with tempfile.TemporaryDirectory(prefix="codegouv-index-") as temporary:
+        # The records are written under their pages' paths, so Pagefind gives the pages' URLs.
+        env = environment()
+        for name in todo:
+            folders: set[Path] = set()
+            for path, template, context in records[name]:
+                target = Path(temporary, name, path)
+                if target.parent not in folders:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    folders.add(target.parent)
+                target.write_text(env.get_template(template).render(context), encoding="utf-8")
+
+        def run(name: str) -> None:
+            command = [
+                executable,
+                "--site",
+                str(Path(temporary, name)),
+                "--output-path",
+                str(search / name),
+                "--force-language",
+                "fr",
+                "--quiet",
+            ]
+            log.info("site: %s", " ".join(command))
+            result = subprocess.run(command, capture_output=True, text=True, check=False)
+            if result.returncode != 0:
+                raise SiteError(
+                    f"l'indexation Pagefind de {name} a échoué : {result.stderr.strip()[-500:]}"
+                )
+
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            for _ in pool.map(run, todo):
+                pass
+    report.bundles_indexed.extend(todo)
     report.indexed = True

@@ -1,5 +1,15 @@
 // The search pages: Pagefind's JS API (loaded on demand) under our own DSFR form and results.
 // Every value shown comes from crawled text: it is inserted with textContent, never as HTML.
+//
+// The repositories' index is split into bundles (shards, by organisation), merged here with
+// Pagefind's mergeIndex; each bundle gets a synthetic "shard" filter. Pagefind orders merged
+// results by their score, and with a sort a result's score is its rank within its own bundle
+// (checked in Pagefind 1.5.2's pagefind.js: `results.flat().sort((a, b) => b.score - a.score)`),
+// so a sorted search runs once per bundle and the bundles' lists are merged on the sort value.
+// Relevance and filter counts combine as Pagefind combines them (scores compared, counts added).
+//
+// The default view (no query, no filter, by score) is in the page as built: Pagefind is
+// loaded only for a query, a filter, a sort, a shared URL carrying one, or more rows.
 const PAGE = 20;
 const CSV_LIMIT = 1000;
 const root = document.documentElement.dataset.root || "";
@@ -13,18 +23,103 @@ const statusBox = document.getElementById("cg-status");
 const list = document.getElementById("cg-results");
 const more = document.getElementById("cg-more");
 const csvButton = document.getElementById("cg-csv");
+const bundles = (form.dataset.bundles || "").split(" ").filter(Boolean);
+// Each repository sort's key, as the index records hold it (site.py's sort_key, then the
+// page's path): text, never two alike, so the merge gives the order of a single index.
+const OFFSET = 1e9;
+const number = (value) => String(Number(value || 0) + OFFSET).padStart(12, "0");
+const path = (item) => item.url.slice(item.url.lastIndexOf("/depots/") + 1);
+const SORTS = {
+  score: (item) => `${number(item.meta.score)}~${path(item)}`,
+  etoiles: (item) => `${number(item.meta.stars)}~${path(item)}`,
+  activite: (item) => `${item.meta.activity || "0000"}~${path(item)}`,
+};
 let pagefind = null;
-let results = [];
+let results = null;
 let shown = 0;
 let generation = 0;
 
-async function load() {
+function load() {
   if (!pagefind) {
-    pagefind = await import(new URL("pagefind/pagefind.js", base).href);
-    await pagefind.options({ baseUrl: base.pathname });
-    pagefind.init();
+    pagefind = (async () => {
+      const pf = await import(new URL(`${bundles[0]}pagefind.js`, base).href);
+      const merged = bundles.length > 1;
+      await pf.options({ baseUrl: base.pathname, ...(merged ? { mergeFilter: { shard: "0" } } : {}) });
+      pf.init();
+      await Promise.all(bundles.slice(1).map((bundle, i) => pf.mergeIndex(
+        new URL(bundle, base).pathname,
+        { baseUrl: base.pathname, mergeFilter: { shard: String(i + 1) } },
+      )));
+      return pf;
+    })();
   }
   return pagefind;
+}
+
+// Results in Pagefind's own order (relevance, or one bundle).
+class Plain {
+  constructor(found) { this.found = found; this.length = found.length; this.position = 0; }
+  fresh() { return new Plain(this.found); }
+  async take(n) {
+    const slice = this.found.slice(this.position, this.position + n);
+    this.position += slice.length;
+    return Promise.all(slice.map((r) => r.data()));
+  }
+}
+
+// Each bundle's sorted results, merged on the sort value: only the heads are loaded.
+class Merged {
+  constructor(lists, key, direction) {
+    this.args = [lists, key, direction];
+    this.lists = lists.map((found) => ({ found, position: 0, head: null }));
+    this.length = lists.reduce((sum, found) => sum + found.length, 0);
+    this.value = SORTS[key];
+    this.sign = direction === "asc" ? 1 : -1;
+  }
+  fresh() { return new Merged(...this.args); }
+  head(list) {
+    if (!list.head && list.position < list.found.length) list.head = list.found[list.position].data();
+    return list.head;
+  }
+  async take(n) {
+    const out = [];
+    while (out.length < n) {
+      const live = this.lists.filter((list) => list.position < list.found.length);
+      if (!live.length) break;
+      const heads = await Promise.all(live.map((list) => this.head(list)));
+      let best = 0;
+      for (let i = 1; i < live.length; i++) {
+        const a = this.value(heads[i]);
+        const b = this.value(heads[best]);
+        if ((a < b ? -1 : a > b ? 1 : 0) * this.sign < 0) best = i;
+      }
+      out.push(heads[best]);
+      live[best].position += 1;
+      live[best].head = null;
+      this.head(live[best]); // fetch its next one meanwhile
+    }
+    return out;
+  }
+}
+
+async function find(term, filters, key, direction) {
+  const pf = await load();
+  const options = { filters };
+  if (key) options.sort = { [key]: direction };
+  if (!key || bundles.length < 2) {
+    const search = await pf.search(term, options);
+    return search && new Plain(search.results);
+  }
+  const searches = await Promise.all(bundles.map((_, i) => pf.search(
+    term,
+    { ...options, filters: { ...filters, shard: String(i) } },
+  )));
+  if (searches.some((search) => !search)) return null;
+  return new Merged(searches.map((search) => search.results), key, direction);
+}
+
+function isDefault() {
+  return !query.value.trim() && !(sort && sort.value) && selects.every((select) => !select.value);
 }
 
 function readUrl() {
@@ -84,11 +179,10 @@ function render(item) {
 }
 
 async function showMore(current) {
-  const slice = results.slice(shown, shown + PAGE);
-  const data = await Promise.all(slice.map((r) => r.data()));
+  const data = await results.take(PAGE);
   if (current !== generation) return;
   for (const item of data) list.append(render(item));
-  shown += slice.length;
+  shown += data.length;
   more.hidden = shown >= results.length;
 }
 
@@ -97,15 +191,14 @@ async function run() {
   list.dataset.state = "loading";
   writeUrl();
   statusBox.textContent = "Recherche en cours…";
-  const pf = await load();
-  const filters = { type: kind };
+  const filters = {};
   for (const select of selects) if (select.value) filters[select.name] = select.value;
-  const options = { filters };
-  if (sort && sort.value) options.sort = { [sort.value]: sort.value === "nom" ? "asc" : "desc" };
   const term = query.value.trim() || null;
-  const search = await pf.search(term, options);
-  if (current !== generation || !search) return;
-  results = search.results;
+  // Without a query, repositories come by score, as in the default listing.
+  const key = (sort && sort.value) || (!term && kind === "depot" ? "score" : null);
+  const found = await find(term, filters, key, key === "nom" ? "asc" : "desc");
+  if (current !== generation || !found) return;
+  results = found;
   shown = 0;
   list.replaceChildren();
   const n = results.length;
@@ -123,8 +216,8 @@ function csvCell(value) {
 }
 
 async function downloadCsv() {
-  const slice = results.slice(0, CSV_LIMIT);
-  const data = await Promise.all(slice.map((r) => r.data()));
+  if (!results) await run(); // the default listing, as built: its search is made now
+  const data = await results.fresh().take(CSV_LIMIT);
   const columns = kind === "sill"
     ? [["nom", "title"], ["description", "description"], ["licence", "licence"], ["utilisateurs", "users"], ["depots_lies", "repositories"]]
     : [["nom", "title"], ["organisation", "owner"], ["depot", "repository"], ["description", "description"], ["licence", "licence"], ["langage", "language"], ["derniere_activite", "activity"], ["score", "score"], ["etoiles", "stars"]];
@@ -147,7 +240,22 @@ form.addEventListener("submit", (event) => { event.preventDefault(); run(); });
 for (const select of selects) select.addEventListener("change", run);
 if (sort) sort.addEventListener("change", run);
 form.addEventListener("reset", () => { window.setTimeout(run, 0); });
-more.addEventListener("click", () => showMore(generation));
+more.addEventListener("click", async () => {
+  if (!results) await run(); // the default listing, as built: its search is made now
+  showMore(generation);
+});
 csvButton.addEventListener("click", downloadCsv);
 readUrl();
-run();
+const listed = Number(list.dataset.default || 0);
+if (isDefault() && bundles.length && list.dataset.state === "done" && list.dataset.default !== undefined) {
+  // The default listing is in the page: nothing to load until asked.
+  shown = listed;
+  more.hidden = !listed;
+  csvButton.disabled = !listed;
+  // Whoever enters the form is about to search: load Pagefind meanwhile.
+  form.addEventListener("focusin", () => { load(); }, { once: true });
+} else if (bundles.length) {
+  run();
+} else {
+  statusBox.textContent = "Aucun résultat : l'index de recherche est vide.";
+}
