@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import update_readme
 from crawler.licences import NOASSERTION, detect
-from crawler.licences.detect import references
+from crawler.licences.detect import _RECOGNISED, references
 from crawler.licences.text import title
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,6 +48,14 @@ CORPUS_EXPECTED = {
     "Foundation-Center-Public-License.txt": NOASSERTION,
     "bsd-new-nomod.scancode.txt": NOASSERTION,
     "mit-proprietary.scancode.txt": NOASSERTION,
+    "EUPL-1.2.multilingual.md": "EUPL-1.2",
+    "khronos.scancode.txt": NOASSERTION,
+    "bsd-source-code.scancode.txt": NOASSERTION,
+    "bsd-unchanged.scancode.txt": NOASSERTION,
+    "xfree86-1.0.scancode.txt": NOASSERTION,
+    "nosl-1.0.scancode.txt": NOASSERTION,
+    "gpl-2.0-koterov.scancode.txt": NOASSERTION,
+    "uoi-ncsa.scancode.txt": "NCSA",
 }
 HOLDERS = (
     "Copyright (c) 2018-2024, Institut national de l'information géographique et forestière,\n"
@@ -113,8 +121,10 @@ def main() -> None:
         tally.setdefault(kind, Counter())[outcome] += 1
         if outcome != "right":
             wrong.append(f"{kind}: {name}: expected {expected}, got {found}")
+    # Timed without the memo of texts already recognised (its hits would be all we timed).
     start = time.process_time()
     for content in contents:
+        _RECOGNISED.clear()
         detect(content, "LICENSE")
     per_second = len(contents) / (time.process_time() - start)
     total: Counter[str] = Counter()

@@ -120,8 +120,68 @@ def _title(repo: Repository) -> str:
     return manifests.title(repo)
 
 
+#: How READMEs name the licences of ``localforge.data.README_LICENCES``.
+_README_NAMES = {
+    "MIT": "MIT License",
+    "Apache-2.0": "Apache License 2.0",
+    "GPL-3.0-or-later": "GNU General Public License v3.0 or later",
+    "AGPL-3.0-only": "GNU Affero General Public License v3.0 only",
+    "EUPL-1.2": "European Union Public License 1.2",
+    "CECILL-2.1": "CeCILL v2.1",
+    "etalab-2.0": "Licence Ouverte / Open Licence version 2.0",
+    "MPL-2.0": "Mozilla Public License 2.0",
+    "BSD-3-Clause": "BSD 3-Clause License",
+    "LGPL-3.0-or-later": "GNU Lesser General Public License v3.0 or later",
+}
+#: The GNU licences' standard notice (the "How to Apply These Terms" text), for ``text``.
+_GNU_NOTICE = (
+    "This program is free software: you can redistribute it and/or modify it under the terms "
+    "of the {name} as published by the Free Software Foundation, {version}.\n\n"
+    "This program is distributed in the hope that it will be useful, but WITHOUT ANY "
+    "WARRANTY; without even the implied warranty of MERCHANTABILITY or FITNESS FOR A "
+    "PARTICULAR PURPOSE. See the {name} for more details."
+)
+_GNU_NOTICES = {
+    "GPL-3.0-or-later": (
+        "GNU General Public License",
+        "either version 3 of the License, or (at your option) any later version",
+    ),
+    "AGPL-3.0-only": ("GNU Affero General Public License", "version 3 of the License"),
+    "LGPL-3.0-or-later": (
+        "GNU Lesser General Public License",
+        "either version 3 of the License, or (at your option) any later version",
+    ),
+}
+
+
+def _readme_licence_section(repo: Repository) -> tuple[str, list[str]] | None:
+    """The title and lines of the README's licence section (see
+    :attr:`~localforge.data.Repository.readme_section`), or ``None``."""
+    section, spdx_id = repo.readme_section, repo.readme_licence
+    if section is None:
+        return None
+    if section == "none" or spdx_id is None:
+        return "Licence", ["La licence de ce projet reste à choisir."]
+    name = _README_NAMES.get(spdx_id, spdx_id)
+    if section == "en":
+        return "License", [f"This project is licensed under the {name}."]
+    if section == "badge":
+        label = spdx_id.replace("-", "--")
+        return "Licence", [
+            f"[![License: {spdx_id}](https://img.shields.io/badge/License-{label}-blue.svg)]"
+            f"(https://spdx.org/licenses/{spdx_id}.html)"
+        ]
+    if section == "text" and spdx_id in _GNU_NOTICES:
+        gnu, version = _GNU_NOTICES[spdx_id]
+        return "License", _GNU_NOTICE.format(name=gnu, version=version).split("\n")
+    if section == "text" and spdx_id in ("MIT", "BSD-3-Clause"):
+        return "License", licence_text(spdx_id).strip().split("\n")
+    return "Licence", [f"Ce logiciel est distribué sous la licence {name}."]
+
+
 def _readme(repo: Repository, filename: str) -> str:
     licence = licence_display_name(repo.licence_file_spdx) if repo.licence_file_spdx else None
+    section = ("Licence", [f"{licence}."]) if licence is not None else _readme_licence_section(repo)
     lines: list[str]
     if filename.lower().endswith(".rst"):
         lines = [
@@ -136,15 +196,15 @@ def _readme(repo: Repository, filename: str) -> str:
             "Voir la documentation du projet.",
             "",
         ]
-        if licence:
-            lines += ["Licence", "-------", "", f"{licence}.", ""]
+        if section:
+            lines += [section[0], "-" * len(section[0]), "", *section[1], ""]
     else:
         lines = [f"# {repo.name}", "", _title(repo), ""]
         if repo.homepage:
             lines += [f"Site : {repo.homepage}", ""]
         lines += ["## Installation", "", "Voir la documentation du projet.", ""]
-        if licence:
-            lines += ["## Licence", "", f"{licence}.", ""]
+        if section:
+            lines += [f"## {section[0]}", "", *section[1], ""]
     return "\n".join(lines)
 
 

@@ -203,6 +203,14 @@ class Repository:
     ``legal.authorsFile`` or ``description.fr.genericName`` (deprecated keys) for warnings;
     ``developmentStatus`` (missing, or ``production``), ``legal.license`` (missing) or
     ``softwareType`` (``webapp``) for errors. ``None`` otherwise."""
+    readme_section: str | None = None
+    """How the README's "Licence" section is written: ``fr`` or ``en`` (a sentence naming
+    :attr:`readme_licence`), ``badge`` (a shields.io badge), ``text`` (the licence's text, or
+    the GNU licences' standard notice) or ``none`` (a section that names no licence yet).
+    ``None``: no such section, or (beside a licence file) one that names the file's licence."""
+    readme_licence: str | None = None
+    """The SPDX id the README's section gives (``None`` for ``none`` and without a section).
+    Beside a licence file (~10 % of them), another licence than the file's: a stale README."""
     views: dict[str, Any] = field(
         default_factory=dict, init=False, compare=False, repr=False, hash=False
     )
@@ -469,6 +477,46 @@ class Synthetic:
     manifest_licence: str | None = None
     publiccode_variant: str | None = None
     publiccode_issue: str | None = None
+    readme_section: str | None = None
+    readme_licence: str | None = None
+
+
+#: Licences a README section names (the ones French public repositories use most).
+README_LICENCES: tuple[str, ...] = (
+    "MIT",
+    "Apache-2.0",
+    "GPL-3.0-or-later",
+    "AGPL-3.0-only",
+    "EUPL-1.2",
+    "CECILL-2.1",
+    "etalab-2.0",
+    "MPL-2.0",
+    "BSD-3-Clause",
+    "LGPL-3.0-or-later",
+)
+_README_SECTIONS = ((60, "fr"), (110, "en"), (150, "badge"), (200, "text"), (256, "none"))
+
+
+def _readme_section(
+    seed: str, has_readme: bool, has_licence_file: bool, file_licence: str | None
+) -> tuple[str | None, str | None]:
+    """The README's licence section: ~30 % of the READMEs beside no licence file, and ~10 % of
+    those beside a licence file, naming another licence than the file's (a stale README). From a
+    third hash of ``seed``, so that the other choices stay where they were."""
+    k = hashlib.blake2b(seed.encode(), digest_size=8, person=b"localforge-3").digest()
+    if not has_readme:
+        return None, None
+    if has_licence_file:
+        if k[0] >= 26 or file_licence is None:
+            return None, None
+        others = [i for i in README_LICENCES if i != current_spdx(file_licence)]
+        return _pick(k[1] % 150, _README_SECTIONS), others[k[2] % len(others)]
+    if k[0] >= 77:
+        return None, None
+    section = _pick(k[1], _README_SECTIONS)
+    if section == "none":
+        return section, None
+    return section, README_LICENCES[k[2] % len(README_LICENCES)]
 
 
 def synthesise(
@@ -558,6 +606,9 @@ def synthesise(
     manifest_licence = _manifest_licence(g, manifest, own)
     unique = {e.name: e for e in entries}
     ordered = tuple(sorted(unique.values(), key=git_order))
+    readme_section, readme_licence = _readme_section(
+        seed, h[1] < 235, licence_file_spdx is not None or bool(reuse_spdx), licence_file_spdx
+    )
 
     if h[15] < 150:
         last_commit_at = pushed_at
@@ -590,6 +641,8 @@ def synthesise(
         manifest_licence=manifest_licence,
         publiccode_variant=publiccode_variant,
         publiccode_issue=publiccode_issue,
+        readme_section=readme_section,
+        readme_licence=readme_licence,
     )
 
 
@@ -772,6 +825,8 @@ class Dataset:
             manifest_licence=syn.manifest_licence,
             publiccode_variant=syn.publiccode_variant,
             publiccode_issue=syn.publiccode_issue,
+            readme_section=syn.readme_section,
+            readme_licence=syn.readme_licence,
         )
         self._repos_by_id[(host, database_id)] = repo
         return repo

@@ -558,6 +558,8 @@ def _project(
         manifest_licence=None if is_empty else syn.manifest_licence,
         publiccode_variant=None if is_empty else syn.publiccode_variant,
         publiccode_issue=None if is_empty else syn.publiccode_issue,
+        readme_section=None if is_empty else syn.readme_section,
+        readme_licence=None if is_empty else syn.readme_licence,
     )
 
 

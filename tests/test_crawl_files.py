@@ -1,5 +1,6 @@
 """What the crawler reads beyond the listing, end to end on the local forge (real HTTP, real
-clients): REUSE's LICENSES/ folder and package manifests when the licence is still unknown,
+clients): REUSE's LICENSES/ folder, package manifests and the README's licence section when the
+licence is still unknown,
 publiccode.yml files with their validation errors, GitLab's last commit, and the score."""
 
 from __future__ import annotations
@@ -105,7 +106,8 @@ def test_manifest_declares_the_licence_when_there_is_no_licence_file(crawled):
     ]
     assert silent
     for rid in silent:
-        assert rows[rid]["licence"] == "NONE", rid
+        expected = upstream[rid].readme_licence or "NONE"  # a README section may name one
+        assert rows[rid]["licence"] == expected, rid
 
 
 def test_a_recognised_licence_file_is_not_overruled_by_a_manifest(crawled):
@@ -120,6 +122,76 @@ def test_a_recognised_licence_file_is_not_overruled_by_a_manifest(crawled):
     assert differing
     for rid in differing:
         assert rows[rid]["licence_source"] in ("forge", "detected"), rid
+
+
+def no_licence_file(repo) -> bool:
+    return repo.licence_file_spdx is None and not repo.reuse_spdx and forge_is_silent(repo)
+
+
+def test_readme_licence_section_gives_the_licence_without_a_licence_file(crawled):
+    _db, rows, upstream = crawled
+    named = [
+        (rid, repo)
+        for rid, repo in upstream.items()
+        if no_licence_file(repo)
+        and repo.readme_licence is not None
+        and repo.manifest_licence in (None, "UNLICENSED", "proprietary")
+    ]
+    assert {repo.host for _, repo in named} == {"github.com", GITLAB_INSTANCE}
+    # every way a README writes it: a French or English sentence, a badge, the text or notice
+    assert {repo.readme_section for _, repo in named} == {"fr", "en", "badge", "text"}
+    for rid, repo in named:
+        assert rows[rid]["licence"] == repo.readme_licence, rid
+        assert rows[rid]["licence_source"] == "readme", rid
+        assert rows[rid]["has_licence_file"] == 0 and rows[rid]["has_readme"] == 1, rid
+
+
+def test_readme_without_a_licence_named_in_a_section_gives_nothing(crawled):
+    _db, rows, upstream = crawled
+    cases = [
+        (rid, repo)
+        for rid, repo in upstream.items()
+        if no_licence_file(repo)
+        and repo.readme_licence is None
+        and repo.manifest_licence in (None, "UNLICENSED", "proprietary")
+        and any(e.role == "readme" for e in repo.entries)
+    ]
+    sections = {repo.readme_section for _, repo in cases}
+    assert sections == {None, "none"}  # no section; a section that names no licence yet
+    assert {repo.host for _, repo in cases} == {"github.com", GITLAB_INSTANCE}
+    for rid, _repo in cases:
+        assert rows[rid]["licence"] == "NONE", rid
+        assert rows[rid]["licence_source"] != "readme", rid
+    assert not [
+        r for r in rows.values() if r["licence_source"] == "readme" and r["has_licence_file"]
+    ]
+
+
+def test_manifest_and_licence_file_win_over_the_readme(crawled):
+    _db, rows, upstream = crawled
+    # a manifest's declaration beside a README that names another licence
+    declared = [
+        (rid, repo)
+        for rid, repo in upstream.items()
+        if no_licence_file(repo)
+        and repo.readme_licence is not None
+        and repo.manifest_licence not in (None, "UNLICENSED", "proprietary")
+        and normalise(repo.manifest_licence) != repo.readme_licence
+    ]
+    assert {repo.host for _, repo in declared} == {"github.com", GITLAB_INSTANCE}
+    for rid, repo in declared:
+        assert rows[rid]["licence"] == normalise(repo.manifest_licence), rid
+        assert rows[rid]["licence_source"] == "manifest", rid
+    # a licence file beside a README that names another licence (a stale README)
+    stale = [
+        (rid, repo)
+        for rid, repo in upstream.items()
+        if repo.licence_file_spdx is not None and repo.readme_licence is not None
+    ]
+    assert {repo.host for _, repo in stale} == {"github.com", GITLAB_INSTANCE}
+    for rid, repo in stale:
+        assert rows[rid]["licence_source"] in ("forge", "detected"), rid
+        assert rows[rid]["licence"] != repo.readme_licence, rid
 
 
 def test_publiccode_files_are_stored_with_what_to_fix(crawled):

@@ -86,7 +86,10 @@ def test_repository_values_match_the_forge(etalab_crawl):
             if stored["has_licence_file"]:
                 assert stored["licence_source"] in ("detected", "manifest"), stored["id"]
             else:
-                assert stored["licence"] == "NONE" or stored["licence_source"] == "manifest"
+                assert stored["licence"] == "NONE" or stored["licence_source"] in (
+                    "manifest",
+                    "readme",
+                )
         assert stored["has_readme"] in (0, 1)
         assert stored["last_commit_at"]
         assert stored["first_seen_at"] and stored["last_seen_at"] and stored["removed_at"] is None

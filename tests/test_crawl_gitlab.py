@@ -142,9 +142,12 @@ def test_project_values_and_licences(localforge):
         has_file = source.licence_file_spdx is not None or bool(source.reuse_spdx)
         assert row["has_licence_file"] == int(has_file)
         if not has_file and source.manifest_name is None:
-            assert row["licence"] == "NONE" and row["licence_source"] == "forge"
+            # the README's licence section, if any (tests/test_crawl_files.py)
+            expected = source.readme_licence or "NONE"
+            assert row["licence"] == expected, row["id"]
+            assert row["licence_source"] == ("readme" if source.readme_licence else "forge")
         elif source.licence_file_spdx is None:  # REUSE, manifests: tests/test_crawl_files.py
-            assert row["licence_source"] in ("detected", "manifest")
+            assert row["licence_source"] in ("detected", "manifest", "readme")
         else:
             # our detection on the file's text, CeCILL and Etalab included (GitLab: "other")
             assert row["licence_source"] == "detected"

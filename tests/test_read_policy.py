@@ -39,6 +39,7 @@ ROOT = [
     ("publiccode.yml", "blob"),
     ("src", "tree"),
 ]
+UNLICENSED_ROOT = [("README.md", "blob"), ("package.json", "blob"), ("setup.cfg", "blob")]
 
 
 class Reader:
@@ -68,11 +69,18 @@ def test_steps_in_order_of_likelihood_and_readme_off_by_default():
     assert kinds.index("folder") < kinds.index("manifest")
     assert "readme" not in kinds  # no reader, no README step
 
+    # a README never overrules a licence file, even one we cannot name: no README step
+    beside = licence_steps(files, readmes=("README.md",), readme_licence=lambda text: None)
+    assert "readme" not in [s.kind for s in beside]
+
+    unlicensed = classify(UNLICENSED_ROOT)
     with_readme = licence_steps(
-        files, readmes=("README.md",), readme_licence=lambda text: None, max_manifests=1
+        unlicensed,
+        readmes=readme_files(n for n, _ in UNLICENSED_ROOT),
+        readme_licence=lambda text: None,
+        max_manifests=1,
     )
-    assert with_readme[-1] == Step("readme", "README.md")
-    assert [s.kind for s in with_readme].count("manifest") == 1
+    assert with_readme == (Step("manifest", "package.json"), Step("readme", "README.md"))
 
 
 def test_reading_stops_at_the_first_licence_file_that_tells():
@@ -101,6 +109,8 @@ def test_unknown_file_then_reuse_folder_then_manifest_then_readme():
     )
     assert "README.md" not in manifest.asked
 
+    unlicensed = classify(UNLICENSED_ROOT)
+    steps = licence_steps(unlicensed, readmes=("README.md",), readme_licence=lambda t: None)
     readme = Reader({"README.md": "# x\n\n## Licence\n\nMIT\n"})
     seen: list[str | bytes | None] = []
 
@@ -108,7 +118,7 @@ def test_unknown_file_then_reuse_folder_then_manifest_then_readme():
         seen.append(text)
         return "MIT" if text and "Licence" in str(text) else None
 
-    assert read_licence(files, steps, readme.read, readme.list_folder, from_readme) == (
+    assert read_licence(unlicensed, steps, readme.read, readme.list_folder, from_readme) == (
         "MIT",
         "readme",
     )
@@ -169,6 +179,7 @@ def test_gitlab_readme_step_wired_over_http(forge, monkeypatch):
     environ = {v: "t" for f in config.forges for v in token_variables(f)}
     quick = RetryPolicy(attempts=4, backoff=0.01, max_wait=5, timeout=10)
 
+    monkeypatch.setattr(GitLabForge, "readme_licence", None)
     off = store.open_db()
     crawl(config, off, environ=environ, retry=quick)
     assert not list(off.query("select id from repositories where licence_source = 'readme'"))

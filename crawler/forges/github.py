@@ -54,7 +54,7 @@ from crawler.forges.base import (
 )
 from crawler.forges.reads import licence_steps, licence_unknown, publiccode_to_read, readme_files
 from crawler.forges.transport import AnswerError
-from crawler.licences import NOASSERTION, NONE, detect_files, normalise
+from crawler.licences import NOASSERTION, NONE, detect_files, normalise, readme_licence_id
 from crawler.models import (
     AccountDone,
     AccountFailed,
@@ -216,6 +216,7 @@ class _Held:
 
 class GitHubForge(Forge):
     kind = "github"
+    readme_licence = staticmethod(readme_licence_id)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -490,7 +491,7 @@ class GitHubForge(Forge):
         if (
             repository.licence in (NOASSERTION, NONE)
             and known is not None
-            and source in ("detected", "manifest")
+            and source in ("detected", "manifest", "readme")
             and isinstance(known.details.get("licence"), str)
         ):
             return dataclasses.replace(
@@ -645,6 +646,10 @@ class GitHubForge(Forge):
                 licence = self.readme_licence(text if isinstance(text, str) else None)
                 if licence is not None:
                     changes.update(licence=licence, licence_source="readme")
+                elif isinstance(text, str) and found is None:
+                    # read, and it names no licence: like files that grant nothing, a
+                    # re-crawl need not read it again until the next push
+                    changes.update(licence=NONE, licence_source="detected")
             if what.publiccode:
                 text = _object(node.get(f"f{len(what.files)}")).get("text")
                 if isinstance(text, str):

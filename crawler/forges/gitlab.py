@@ -72,6 +72,7 @@ from crawler.forges.base import (
 from crawler.forges.reads import licence_steps, publiccode_to_read, read_licence, readme_files
 from crawler.forges.session import AccountMoved, ForgeSession, origin
 from crawler.forges.transport import AnswerCutOff, AnswerError, read_body
+from crawler.licences import readme_licence_id
 from crawler.metrics import activity_cutoffs
 from crawler.models import (
     AccountDone,
@@ -113,6 +114,7 @@ class _TooLongWait(Exception):
 class GitLabForge(Forge):
     kind = "gitlab"
     crawls_whole_instances = True
+    readme_licence = staticmethod(readme_licence_id)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -4,8 +4,10 @@ forge adapter asks, so that a new adapter (Gitea…) does not write the order a 
 The licence is looked for in order of likelihood, and reading stops once it is known: the root
 licence file(s) (two at most: a GPL ``COPYING`` beside an LGPL ``COPYING.LESSER``), then the
 file names in REUSE's ``LICENSES/`` folder (SPDX ids), then the package manifests, then (only
-when a ``readme_licence`` reader is given) the licence section of the README. A publiccode.yml
-is read unless it was read before the repository's last push.
+when a ``readme_licence`` reader is given, and only when the root holds no licence file at all)
+the licence section of the first README. A licence file we cannot name (NOASSERTION) is not
+overruled by a README: it may be a modified licence whose README still names the original.
+A publiccode.yml is read unless it was read before the repository's last push.
 
 GitLab reads one step after another and stops as soon as the licence is known
 (``read_licence``); GitHub asks for the steps of many repositories in one GraphQL query, so it
@@ -62,13 +64,14 @@ def licence_steps(
         files: the repository's root files.
         max_manifests: package manifests tried at most (``None``: all of them).
         readmes: the root README names (see ``readme_files``); the README step comes after
-            the manifests, and only when ``readme_licence`` is given.
+            the manifests, only when ``readme_licence`` is given and there is no licence file
+            (nor ``LICENSES/`` folder).
         readme_licence: what reads a README's licence section.
     """
     steps = [Step("licence", name) for name in files.licence_files[:MAX_LICENCE_FILES]]
     steps += [Step("folder", name) for name in files.licence_dirs]
     steps += [Step("manifest", name) for name in files.manifests[:max_manifests]]
-    if readme_licence is not None:
+    if readme_licence is not None and not files.has_licence_file:
         steps += [Step("readme", name) for name in readmes[:1]]
     return tuple(steps)
 

@@ -5,7 +5,7 @@ sections), and the catalogue of the ``licences`` table."""
 from crawler.licences.catalogue import LicenceInfo, licence_catalogue
 from crawler.licences.detect import Detection, detect, detect_files
 from crawler.licences.manifests import MANIFESTS, from_manifest
-from crawler.licences.readme import licence_from_readme
+from crawler.licences.readme import licence_from_readme, readme_licence_id
 from crawler.licences.spdx import NOASSERTION, NONE, normalise
 
 __all__ = [
@@ -20,4 +20,5 @@ __all__ = [
     "licence_catalogue",
     "licence_from_readme",
     "normalise",
+    "readme_licence_id",
 ]

@@ -157,6 +157,8 @@ class Reference:
     copy with those renamed is another licence, however similar the rest."""
     sequence: tuple[str, ...] = ()
     """The words in order, for short licences only (see ``_added_condition``)."""
+    title_size: int = 0
+    """How many of ``sequence``'s first words are the title's."""
 
 
 _loading = threading.Lock()
@@ -191,7 +193,10 @@ def _references() -> tuple[Reference, ...]:
         required = title.name_words & body
         sequence = licence_text.tokens(content)
         short = tuple(sequence) if len(sequence) <= MAX_SEQUENCE else ()
-        loaded.append(Reference(licence, name, words, body, title, required, short))
+        title_size = len(sequence) - len(licence_text.tokens(licence_text.without_title(content)))
+        loaded.append(
+            Reference(licence, name, words, body, title, required, short, max(title_size, 0))
+        )
         if not variant:
             by_language[(licence, language)] = words
     for licence in sorted({licence for licence, _ in by_language}):
@@ -265,14 +270,32 @@ _MODIFIERS = frozenset(
 _PUBLIC_LICENCE = re.compile(r"\bpublic\s+licen[cs]e\b")
 
 
-def _renamed(title: licence_text.Title, words: frozenset[str], best: Reference) -> str | None:
+def _renamed(
+    title: licence_text.Title,
+    words: frozenset[str],
+    best: Reference,
+    *,
+    own_title: bool = True,
+    head: frozenset[str] = frozenset(),
+) -> str | None:
     """Why a text close to ``best`` is not ``best`` (its title names another licence, another
-    version, or says it is modified; the licence's own name is gone from its body), or None."""
+    version, or says it is modified; the licence's own name is gone from its body), or None.
+    ``own_title``: ``title`` is the file's first line (not a title found further down), which
+    may name something else when the reference's own name follows in ``head``, the first lines
+    (a project's name above "Apache License, Version 2.0")."""
     missing = best.required - words
-    if missing:
+    if own_title and missing:
         return f"without the name words {sorted(missing)}"
     if not title.words:
         return None
+    if (
+        _LICENCE_WORD.search(title.text.lower())
+        and title.name_words
+        and best.title.name_words
+        and not _stems(title.name_words) & _stems(best.title.name_words)
+        and not (own_title and _stems(best.title.name_words) <= _stems(head))
+    ):
+        return f"a title naming another licence ({title.text!r})"
     modifiers = (title.words & _MODIFIERS) - best.title.words
     if modifiers:
         return f"a title that says {sorted(modifiers)}"
@@ -296,23 +319,84 @@ def _renamed(title: licence_text.Title, words: frozenset[str], best: Reference) 
     return None
 
 
+_LICENCE_WORD = re.compile(r"\blicen[cs]e\b")
+#: Lines at the top of a file where the reference's own name may follow a project's title.
+_HEAD_LINES = 15
+
+
+def _stems(words: frozenset[str]) -> frozenset[str]:
+    """Name words without a version glued to them ("OSL-3.0" reads ``osl3``)."""
+    return frozenset(w.rstrip("0123456789") or w for w in words)
+
+
+def _head(content: str) -> frozenset[str]:
+    """The words of the first lines, where a licence's full title stands."""
+    lines = [line for line in content.split("\n") if line.strip()][:_HEAD_LINES]
+    return frozenset(licence_text.tokens("\n".join(lines)))
+
+
 def _family(licence: str) -> str:
     return licence.removesuffix("-or-later").removesuffix("-only")
 
 
+#: Words that stand for a name in a licence's text ("the copyright holder", "the Regents of
+#: the University", "X Consortium"): a copy puts its own names there.
+_NAME_WORDS = frozenset(
+    {
+        "copyright", "holder", "holders", "owner", "owners", "author", "authors", "contributor",
+        "contributors", "organization", "organisation", "regents", "university", "california",
+        "its", "their", "his", "her", "the", "of", "and", "or", "x", "consortium", "inc",
+    }
+)  # fmt: skip
+#: Reference words removed in one place (a whole clause: "Redistributions in binary form must
+#: reproduce…" is 20 words) that make a short licence another one.
+MIN_REMOVED_WORDS = 5
+#: Words added in one place, inside the text, that make it another licence even without an
+#: operative word ("in this position and unchanged", "in both source and binary form").
+MIN_INSERTED_WORDS = 3
+#: Reference words replaced by others over the whole text ("Software" → "Materials" nine
+#: times: Khronos's licence, not MIT); names put in the place of name words do not count.
+MIN_REWORDED = 3
+
+
 def _added_condition(sequence: list[str], best: Reference) -> str | None:
-    """A passage of the file that the short reference lacks and that reads as a condition
-    ("must not be modified", "only for…"): a BSD or MIT text plus one clause is another licence
-    (ScanCode's ``bsd-new-nomod``, ``mit-proprietary``…), though its word set hardly changes."""
+    """What makes a text close to a short reference another licence, word by word in order: a
+    passage added that reads as a condition ("must not be modified", "only for…"; ScanCode's
+    ``bsd-new-nomod``, ``mit-proprietary``), a passage added inside the text ("in this position
+    and unchanged": ``bsd-unchanged``), a clause removed (BSD-3 without its binary clause:
+    ``bsd-source-code``), or words of the text replaced by others (``khronos``); all of which
+    hardly change its set of words. The reference's title, names in the place of its name
+    words, and what is added before or after the text (a header, a pointer to the README) do
+    not count."""
     if not best.sequence or len(sequence) > 3 * len(best.sequence):
         return None
     matcher = difflib.SequenceMatcher(None, best.sequence, sequence, autojunk=False)
-    for tag, _, _, start, end in matcher.get_opcodes():
-        if tag not in {"insert", "replace"} or end - start < MIN_ADDED_WORDS:
+    end = len(best.sequence)
+    reworded = 0
+    started = False  # what differs before the text's first words is a header (NCSA's names)
+    for tag, ref_start, ref_end, start, stop in matcher.get_opcodes():
+        if tag == "equal":
+            started = started or (
+                ref_start >= best.title_size and ref_end - ref_start >= MIN_REMOVED_WORDS
+            )
             continue
-        added = sequence[start:end]
-        if _OPERATIVE.intersection(added):
-            return " ".join(added[:12])
+        if ref_end <= best.title_size:
+            continue
+        removed = best.sequence[ref_start:ref_end]
+        added = sequence[start:stop]
+        named = bool(removed) and all(word in _NAME_WORDS for word in removed)
+        operative = _OPERATIVE.intersection(added) and not named
+        if operative and (len(added) >= MIN_ADDED_WORDS or tag == "insert"):
+            return "an added condition: " + " ".join(added[:12])
+        if started and len(removed) - len(added) >= MIN_REMOVED_WORDS and not named:
+            return "a clause removed: " + " ".join(removed[:12])
+        inside = started and best.title_size < ref_start < end
+        if inside and not named and len(added) - len(removed) >= MIN_INSERTED_WORDS:
+            return "words added inside the text: " + " ".join(added[:12])
+        if tag == "replace" and not named:
+            reworded += sum(word not in _NAME_WORDS for word in removed)
+    if reworded >= MIN_REWORDED:
+        return f"{reworded} words of the text replaced"
     return None
 
 
@@ -320,6 +404,8 @@ def _match(
     words: frozenset[str],
     title: licence_text.Title | None = None,
     sequence: list[str] | None = None,
+    inner: licence_text.Title | None = None,
+    head: frozenset[str] = frozenset(),
 ) -> Detection:
     scored = sorted(
         ((_dice(words, ref.words), ref) for ref in references()),
@@ -341,19 +427,36 @@ def _match(
         if not _distinguished(words, best, rival):
             log.debug("%s and %s cannot be told apart", best.name, rival.name)
             return Detection(NOASSERTION, round(score, 4), closest=best.name)
-    why = _renamed(title or licence_text.Title(), words, best)
+    why = _renamed(title or licence_text.Title(), words, best, head=head)
+    own = title or licence_text.Title()
+    if (
+        why is None
+        and inner is not None
+        and inner.versions
+        and not _LICENCE_WORD.search(own.text.lower())
+    ):
+        # no title at the top (a sentence, an owner's name): the one a few lines down
+        why = _renamed(inner, words, best, own_title=False)
     if why is None and sequence is not None:
-        added = _added_condition(sequence, best)
-        why = f"an added condition: {added!r}" if added else None
+        why = _added_condition(sequence, best)
     if why is not None:
         log.debug("%s-like text with %s", best.licence, why)
         return Detection(NOASSERTION, round(score, 4), closest=best.name)
     return Detection(best.licence, round(score, 4), best.name)
 
 
+#: In a long file, only the tags of its first lines are its own: a licence text may quote one
+#: for another work (the Community Specification License quotes ``CC-BY-4.0``).
+_TAG_LINES = 10
+
+
 def _spdx_tags(text: str) -> Detection | None:
     """The SPDX-License-Identifier lines of a file, when they all agree."""
     found = {m.group(1).strip() for m in _SPDX_TAG.finditer(text) if m.group(1).strip()}
+    if found and len(licence_text.tokens(text)) > MAX_NOTICE_WORDS:
+        top = "\n".join(text.lstrip().split("\n")[:_TAG_LINES])
+        if not _SPDX_TAG.search(top):  # quoted for another work: whose is the text, then?
+            return Detection(NOASSERTION, 1.0, "SPDX-License-Identifier")
     if not found:
         return None
     ids = {normalise(expression) for expression in found}
@@ -451,21 +554,87 @@ def _recognise(content: str) -> Detection:
     if len(words) < licence_text.MIN_WORDS:
         found = _short_text(content)
     else:
-        found = _match(frozenset(words), licence_text.title(content), words)
+        found = _match(
+            frozenset(words),
+            licence_text.title(content),
+            words,
+            licence_text.inner_title(content),
+            _head(content),
+        )
     if found.licence in {NONE, NOASSERTION} and len(words) <= MAX_NOTICE_WORDS:
         noticed = _notice(content, frozenset(words))
         if noticed is not None:
             found = noticed
+    if found.licence == NOASSERTION and len(words) > MAX_NOTICE_WORDS:
+        found = _translations(content) or found
     return found
 
 
+#: A line that separates the parts of a file holding a licence in several languages.
+_SEPARATOR = re.compile(r"^\s*(?:[-=_*~]\s*){5,}$", re.M)
+#: Words a translation may hold beyond the recognised part's (a preamble, a dual-licensing note).
+_TRANSLATION_RATIO = (0.5, 2.0)
+
+
+def _translations(content: str) -> Detection | None:
+    """One licence in several languages, one after another, cut by separator lines (the EUPL in
+    English, German, French and Italian, as European projects ship it): the answer of the one
+    part we recognise, when every other part is its translation, not another text.
+
+    A part is taken for a translation when it is not recognised as anything, is about as long
+    as the recognised part (half to twice its words), and names the licence with its version
+    (``EUPL`` and ``1.2`` are written alike in every language). A short first part (a note
+    before the texts, ``MAX_NOTICE_WORDS`` at most) is read as a preamble when it names the
+    licence too."""
+    parts = [p for p in _SEPARATOR.split(content) if len(licence_text.tokens(p)) >= 50]
+    if len(parts) < 2:
+        return None
+    found = [(part, _recognise(part)) for part in parts]
+    named = {d.licence for _, d in found if d.licence not in {NONE, NOASSERTION}}
+    if len(named) != 1:
+        return None
+    (licence,) = named
+    best = next(d for _, d in found if d.licence == licence)
+    size = len(licence_text.tokens(next(p for p, d in found if d.licence == licence)))
+    name, _, version = licence.partition("-")
+    name_word = licence_text.fold(name).lower()
+    version = version.removesuffix("-only").removesuffix("-or-later")
+    for index, (part, detection) in enumerate(found):
+        if detection.licence == licence:
+            continue
+        if detection.licence != NOASSERTION:
+            return None
+        words = licence_text.tokens(part)
+        folded = licence_text.fold(part).lower()
+        names_it = name_word in words and (not version or version in folded)
+        low, high = _TRANSLATION_RATIO
+        preamble = index == 0 and len(words) <= MAX_NOTICE_WORDS
+        if not names_it or not (preamble or low * size <= len(words) <= high * size):
+            return None
+    return Detection(licence, best.confidence, f"{best.reference}, translated", path=None)
+
+
+#: A notice followed by terms of its author's own is another licence (ScanCode's
+#: ``gpl-2.0-koterov``: the GPL's notice, then "ADDITIONAL LICENSE TERMS").
+_ADDED_TERMS = re.compile(
+    r"\badditional\s+(?:licen[cs]e\s+)?(?:terms|conditions|restrictions)\b", re.IGNORECASE
+)
+
+
 def _notice(content: str, words: frozenset[str]) -> Detection | None:
-    """A file that holds a licence's standard notice rather than its text."""
-    if words & _RED_FLAGS:
+    """A file that holds a licence's standard notice rather than its text; not a document of
+    its own that mentions one (its title carries another version: "Samba Developer's
+    Declaration, Version 1.0"), nor a notice with added terms."""
+    if words & _RED_FLAGS or _ADDED_TERMS.search(content):
         return None
     named = from_notice(content)
     if named is None:
         return None
+    own = licence_text.title(content)
+    if own.versions and named != NOASSERTION:
+        version = re.sub(r"(?:\.0)+$", "", _family(named).rpartition("-")[2])
+        if version not in own.versions:
+            return Detection(NOASSERTION, 0.0, "licence notice")
     if named == NOASSERTION:
         return Detection(NOASSERTION, 0.0, "licence notice")
     return Detection(named, 0.95, "licence notice")

@@ -171,3 +171,10 @@ def licence_from_readme(text: str | bytes | None) -> Detection | None:
     if _CHOICE.search(section):
         return Detection(" OR ".join(named), 0.9, "README licence section", source="readme")
     return None
+
+
+def readme_licence_id(text: str | bytes | None) -> str | None:
+    """The SPDX id (or expression) of ``licence_from_readme``, for the forges' README step
+    (``crawler.forges.reads.ReadmeLicence``)."""
+    found = licence_from_readme(text)
+    return found.licence if found is not None else None

@@ -294,6 +294,37 @@ def title(text: str) -> Title:
     return Title(words, versions, named, text_lines[0], tuple(found))
 
 
+_LICENCE_WORD = re.compile(r"\blicen[cs]e\b")
+
+
+def inner_title(text: str, lines_read: int = 12) -> Title:
+    """The title of a licence text whose first line is not one: a sentence before it ("The
+    Netizen Open Source License (NOSL) is a license based on the Mozilla Public License."), or
+    its owner's name ("Tanuki Software, Inc.") before "Community Software License Agreement".
+    The first short line among the first ``lines_read`` that says "license", with its version
+    line; an empty Title when there is none."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    seen = 0
+    for index, raw in enumerate(lines):
+        line = _title_line(raw)
+        if not line or _DECORATION.match(line):
+            continue
+        seen += 1
+        if seen > lines_read:
+            break
+        folded = fold(line).lower()
+        count = len(_WORD.findall(folded))
+        if (
+            index
+            and 0 < count <= _TITLE_MAX_WORDS
+            and not line.endswith(".")
+            and (_LICENCE_WORD.search(folded))
+        ):
+            found = title("\n".join(lines[index:]))
+            return Title(found.words, found.versions, found.name_words, found.text)
+    return Title()
+
+
 def without_title(text: str) -> str:
     """The text without its title lines."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
