@@ -30,9 +30,9 @@ DB = "inventory"
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory) -> Path:
+def published(demo_run) -> Path:
     """The demo's own publication (`codegouv demo --once`, once per run), read-only."""
-    return demo_publication(tmp_path_factory)
+    return demo_publication(demo_run)
 
 
 @pytest.fixture(scope="module")

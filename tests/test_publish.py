@@ -26,8 +26,8 @@ from sill.load import SillSourceError
 
 
 @pytest.fixture(scope="module")
-def crawled(tmp_path_factory) -> Path:
-    return crawled_demo(tmp_path_factory)
+def crawled(demo_run) -> Path:
+    return crawled_demo(demo_run)
 
 
 @pytest.fixture

@@ -27,10 +27,10 @@ def publications_seen(url: str) -> int:
     return len(answer.json())
 
 
-def test_two_publications_under_load_fail_no_request(tmp_path_factory):
+def test_two_publications_under_load_fail_no_request(demo_run, tmp_path_factory):
     work = tmp_path_factory.mktemp("reload")
     # publishing writes publish_runs into the live database: a copy of the demo's
-    own_db = private_copy(crawled_demo(tmp_path_factory), work / "inventory.db")
+    own_db = private_copy(crawled_demo(demo_run), work / "inventory.db")
     out = work / "public"
     # Datasette's side of the swap: the static site is not served here (tests/test_publish.py
     # swaps a publication with its site).
