@@ -317,16 +317,25 @@ def out_option(function: F) -> F:
 @main.command()
 @db_option
 @out_option
+@click.option(
+    "--site/--no-site",
+    default=True,
+    show_default=True,
+    help="Construire le site statique (DIR/site/). Avec --no-site, seuls les données, "
+    "Datasette et les exports sont publiés, build.json le dit, et le site de la publication "
+    "précédente n'est pas repris : DIR/site/ n'existe plus.",
+)
 @common
 @one_line_errors
-def publish(db_path: Path, out_dir: Path) -> None:
-    """Publie la base : copie immuable, métadonnées Datasette, exports et build.json.
+def publish(db_path: Path, out_dir: Path, site: bool) -> None:
+    """Publie la base : copie immuable, métadonnées Datasette, exports, site statique et
+    build.json.
 
     Statut de sortie : 0 publié, 1 échec (la publication précédente reste en place),
     2 entrée invalide.
     """
     try:
-        report = jobs.publish(db_path, out_dir)
+        report = jobs.publish(db_path, out_dir, site=site)
     except (PublishInputError, AlreadyRunning) as error:
         err.print(str(error), style="red", markup=False, highlight=False)
         sys.exit(2)
@@ -334,6 +343,8 @@ def publish(db_path: Path, out_dir: Path) -> None:
         err.print(str(error), style="red", markup=False, highlight=False)
         sys.exit(1)
     _print_publish(report)
+    if not site:
+        click.echo("Site statique non construit (--no-site).")
 
 
 def _print_publish(report: PublishReport) -> None:

@@ -79,12 +79,13 @@ def sill(
             db.close()
 
 
-def publish(db_path: Path, out_dir: Path) -> PublishReport:
-    """Build the published folder ``out_dir`` from the database at ``db_path``.
+def publish(db_path: Path, out_dir: Path, *, site: bool = True) -> PublishReport:
+    """Build the published folder ``out_dir`` from the database at ``db_path`` (without the
+    static site when ``site`` is false).
 
     Raises:
         crawler.publish.build.PublishError: the publication failed; the previous one is kept.
         crawler.lock.AlreadyRunning: another step holds the database.
     """
     with exclusive(db_path):
-        return build(db_path, out_dir)
+        return build(db_path, out_dir, site=site)

@@ -1,10 +1,9 @@
-"""Shared by the Datasette tests: the demo database (crawled once per session from the local
-forge), its publication, and `codegouv serve` started as a real process on a free port."""
+"""Shared by the Datasette tests: `codegouv serve` started as a real process on a free port (the
+published demo they read is tests/_publish_helpers.py's ``demo_publication``)."""
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import socket
 import subprocess
@@ -15,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import requests
-from _shared import built_once, copy_database
 
 ROOT = Path(__file__).resolve().parent.parent
 CODEGOUV = [sys.executable, "-m", "crawler"]
@@ -34,43 +32,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def demo_database(base: Path) -> Path:
-    """The demo database (local forge crawled, bundled SILL loaded, not published), crawled
-    once per test run for all the workers, and copied once under ``base`` (this worker's
-    temporary folder) for the test modules of this worker, which publish into it."""
-    from crawler import db as store
-    from crawler import demo
-
-    def crawl(work: Path) -> None:
-        db = store.open_db(work / "inventory.db")
-        forge, report = demo.run(db, work)
-        forge.stop()
-        db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        db.close()
-        assert report.accounts_failed == 0
-
-    crawled = built_once(shared_base_of(base), "datasette-demo-crawl", crawl)
-    folder = base / "datasette-demo"
-    folder.mkdir(exist_ok=True)
-    db_path = folder / "inventory.db"
-    done = folder / "copied"
-    with open(folder / "build.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not done.exists():
-            copy_database(crawled / "inventory.db", db_path).close()
-            done.touch()
-    return db_path
-
-
-def shared_base_of(base: Path) -> Path:
-    """The folder every worker of the run sees, from a worker's base temporary folder."""
-    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-
-
-def publish(db_path: Path, out_dir: Path) -> None:
+def publish(db_path: Path, out_dir: Path, *, site: bool = True) -> None:
     from crawler import jobs
 
-    jobs.publish(db_path, out_dir)
+    jobs.publish(db_path, out_dir, site=site)
 
 
 @dataclass

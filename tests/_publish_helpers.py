@@ -7,8 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-from _shared import demo_once, shared_base
+from _shared import DemoRun
 
 ROOT = Path(__file__).resolve().parent.parent
 CODEGOUV = [sys.executable, "-m", "crawler"]
@@ -21,18 +20,16 @@ def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     )
 
 
-def crawled_demo(factory: pytest.TempPathFactory) -> Path:
+def crawled_demo(demo: DemoRun) -> Path:
     """The database of ``codegouv demo --once`` (local forge crawled, bundled SILL loaded,
-    published once), the one tests/conftest.py's ``demo_run`` made once per test run for every
+    published once): tests/conftest.py's ``demo_run``, made once per test run for every
     worker; copy it before writing (``private_copy``)."""
-    demo = demo_once(shared_base(factory))
     assert demo.returncode == 0, demo.stderr
     return demo.path
 
 
-def demo_publication(factory: pytest.TempPathFactory) -> Path:
-    """The folder ``codegouv demo --once`` published (``crawled_demo``'s run), read-only."""
-    demo = demo_once(shared_base(factory))
+def demo_publication(demo: DemoRun) -> Path:
+    """The folder ``codegouv demo --once`` published (``demo_run``), read-only."""
     assert demo.returncode == 0, demo.stderr
     assert (demo.out / "build.json").is_file(), demo.stdout
     return demo.out

@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import pickle
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+import pytest
+from _shared import built_once, shared_base
 
 from crawler import db as store
 from crawler import demo, sill_sync
@@ -82,14 +86,21 @@ def make_demo_db(workdir: Path) -> Path:
 _SHARED: dict[str, tuple[Path, Path, site.SiteReport]] = {}
 
 
-def shared_site(tmp_path_factory: object) -> tuple[Path, Path, site.SiteReport]:
-    """The demo database and its site, made once per test process and shared by the site test
-    modules (read-only: a test that changes the database works on a copy)."""
+def shared_site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, site.SiteReport]:
+    """The demo database and its site, made once per test run for all the workers (tests/
+    _shared.py's ``built_once``) and shared by the site test modules (read-only: a test that
+    changes the database works on a copy)."""
     if "site" not in _SHARED:
-        work = tmp_path_factory.mktemp("site")  # type: ignore[attr-defined]
-        db_path = make_demo_db(work)
-        out = work / "site"
-        _SHARED["site"] = (db_path, out, build(db_path, out))
+
+        def make(work: Path) -> None:
+            report = build(make_demo_db(work), work / "site")
+            (work / "report.pickle").write_bytes(pickle.dumps(report))
+
+        where = built_once(shared_base(tmp_path_factory), "site-demo", make)
+        report = pickle.loads((where / "report.pickle").read_bytes())
+        # The report names the folder the site was built in, before it was moved into place.
+        report = dataclasses.replace(report, out=where / "site")
+        _SHARED["site"] = (where / "inventory.db", where / "site", report)
     return _SHARED["site"]
 
 

@@ -10,7 +10,9 @@ The machinery is in tests/_shared.py, which the helper modules use too.
 from __future__ import annotations
 
 import functools
+import os
 import pickle
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,10 +39,16 @@ from localforge import GITLAB_INSTANCE, Dataset, LocalForge
 QUICK = RetryPolicy(attempts=6, backoff=0.01, max_wait=5, timeout=10)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+#: Whether a collected test of this process asks for ``demo_run`` (set at collection).
+NEEDS_DEMO = pytest.StashKey[bool]()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests marked ``long`` first (a stable sort): a parallel run then ends on many short tests
     that spread over the workers, not on one long test that started last."""
     items.sort(key=lambda item: item.get_closest_marker("long") is None)
+    needs = ("demo_run" in getattr(item, "fixturenames", ()) for item in items)
+    config.stash[NEEDS_DEMO] = any(needs)
 
 
 @pytest.fixture(scope="session")
@@ -179,6 +187,24 @@ def kill_hosts_crawl(shared_dir: Path) -> CrawledDb:
 
 
 # --- the demo ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def demo_started_early(request: pytest.FixtureRequest, shared_dir: Path) -> Iterator[None]:
+    """On the first worker, ``codegouv demo --once`` (``demo_run``) starts in the background as
+    the run begins, when a collected test needs it. Otherwise the worker that reaches such a
+    test first builds it while running nothing else for a minute or more, and the other worker
+    waits on it as soon as it reaches one too; started early, the demo's process runs while
+    both workers run other tests. It still runs once: ``built_once``'s lock is taken by the
+    thread, and the tests that need the demo wait on it, as before."""
+    needed = request.config.stash.get(NEEDS_DEMO, False)
+    if not needed or os.environ.get("PYTEST_XDIST_WORKER") != "gw0":
+        yield
+        return
+    thread = threading.Thread(target=demo_once, args=(shared_dir,), name="demo", daemon=True)
+    thread.start()
+    yield
+    thread.join()  # never leave the demo's process writing after the run
 
 
 @pytest.fixture(scope="session")

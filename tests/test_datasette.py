@@ -1,5 +1,6 @@
 """The public Datasette instance as a visitor sees it: `codegouv serve` on a published demo
-folder (local forge crawled, bundled SILL loaded, `codegouv publish`), checked over HTTP."""
+folder (`codegouv demo --once`: local forge crawled, bundled SILL loaded, published by the
+same step as `codegouv publish`), checked over HTTP."""
 
 from __future__ import annotations
 
@@ -14,13 +15,12 @@ from pathlib import Path
 import pytest
 import requests
 import sqlite_utils
+from _publish_helpers import demo_publication
 
 from crawler import db as store
 from crawler.lock import exclusive
 from crawler.publish import queries
 from tests._datasette_helpers import (
-    demo_database,
-    publish,
     rss_kb,
     run,
     serving,
@@ -30,11 +30,9 @@ DB = "inventory"
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory) -> Path:
-    db_path = demo_database(tmp_path_factory.getbasetemp())
-    out = tmp_path_factory.mktemp("published") / "public"
-    publish(db_path, out)
-    return out
+def published(demo_run) -> Path:
+    """The demo's own publication (`codegouv demo --once`, once per run), read-only."""
+    return demo_publication(demo_run)
 
 
 @pytest.fixture(scope="module")

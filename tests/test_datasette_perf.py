@@ -14,20 +14,19 @@ from pathlib import Path
 import pytest
 import requests
 import sqlite_utils
+from _publish_helpers import demo_publication
 from datasette.utils import tilde_encode  # type: ignore[import-untyped]
 
 from crawler.publish import datasette as datasette_config
-from tests._datasette_helpers import demo_database, publish, serving
+from tests._datasette_helpers import serving
 
 DB = "inventory"
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory) -> Path:
-    db_path = demo_database(tmp_path_factory.getbasetemp())
-    out = tmp_path_factory.mktemp("published-perf") / "public"
-    publish(db_path, out)
-    return out
+def published(demo_run) -> Path:
+    """The demo's own publication (`codegouv demo --once`, once per run), read-only."""
+    return demo_publication(demo_run)
 
 
 @pytest.fixture(scope="module")

@@ -20,10 +20,10 @@ from crawler.publish import datasette, exports, tableschema
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory) -> Path:
+def published(demo_run) -> Path:
     """A publication of the demo data, through the real command line: ``codegouv demo --once``'s
     own, made once per run (read-only; tests that change a file work on a copy)."""
-    return demo_publication(tmp_path_factory)
+    return demo_publication(demo_run)
 
 
 def test_the_data_package_of_the_demo_validates_with_no_error(published):

@@ -26,8 +26,8 @@ from sill.load import SillSourceError
 
 
 @pytest.fixture(scope="module")
-def crawled(tmp_path_factory) -> Path:
-    return crawled_demo(tmp_path_factory)
+def crawled(demo_run) -> Path:
+    return crawled_demo(demo_run)
 
 
 @pytest.fixture
@@ -40,7 +40,7 @@ def test_publish_builds_an_immutable_copy_metadata_and_build_json(live, tmp_path
     out = tmp_path / "site" / "public"
     # (the demo database may hold the demo's own publication already)
     earlier = sqlite_utils.Database(live).execute("select count(*) from publish_runs").fetchone()
-    result = run("publish", "--db", str(live), "--out", str(out))
+    result = run("publish", "--no-site", "--db", str(live), "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert f"Publication n°{earlier[0] + 1} " in result.stdout
 
@@ -76,7 +76,7 @@ def test_publish_builds_an_immutable_copy_metadata_and_build_json(live, tmp_path
 
 def test_daily_stats_one_row_per_forge_and_ministry_replaced_on_the_same_day(live, tmp_path):
     out = tmp_path / "public"
-    assert run("publish", "--db", str(live), "--out", str(out)).returncode == 0
+    assert run("publish", "--no-site", "--db", str(live), "--out", str(out)).returncode == 0
     db = sqlite_utils.Database(live)
     rows = list(db.query("select * from daily_stats"))
     present = db.execute("select count(*) from repositories where removed_at is null").fetchone()[0]
@@ -97,8 +97,8 @@ def test_daily_stats_one_row_per_forge_and_ministry_replaced_on_the_same_day(liv
     # an older day is kept; the same day is replaced, not added to
     db.execute("update daily_stats set date = '2020-01-01'")
     db.conn.commit()
-    assert run("publish", "--db", str(live), "--out", str(out)).returncode == 0
-    assert run("publish", "--db", str(live), "--out", str(out)).returncode == 0
+    assert run("publish", "--no-site", "--db", str(live), "--out", str(out)).returncode == 0
+    assert run("publish", "--no-site", "--db", str(live), "--out", str(out)).returncode == 0
     db = sqlite_utils.Database(live)
     per_day = dict(db.execute("select date, count(*) from daily_stats group by date").fetchall())
     assert per_day["2020-01-01"] == len(rows)
@@ -109,7 +109,7 @@ def test_daily_stats_one_row_per_forge_and_ministry_replaced_on_the_same_day(liv
 
 def test_readers_never_miss_the_folder_while_it_is_republished(live, tmp_path):
     out = tmp_path / "public"
-    assert run("publish", "--db", str(live), "--out", str(out)).returncode == 0
+    assert run("publish", "--no-site", "--db", str(live), "--out", str(out)).returncode == 0
     first = json.loads((out / "build.json").read_text(encoding="utf-8"))
     failures: list[str] = []
     reads = 0
@@ -130,7 +130,7 @@ def test_readers_never_miss_the_folder_while_it_is_republished(live, tmp_path):
     thread.start()
     try:
         for _ in range(2):
-            assert run("publish", "--db", str(live), "--out", str(out)).returncode == 0
+            assert run("publish", "--no-site", "--db", str(live), "--out", str(out)).returncode == 0
     finally:
         stop.set()
         thread.join()
@@ -144,7 +144,7 @@ def test_readers_never_miss_the_folder_while_it_is_republished(live, tmp_path):
 
 def test_a_failed_publish_keeps_the_previous_one_and_says_why(live, tmp_path, monkeypatch):
     out = tmp_path / "public"
-    assert run("publish", "--db", str(live), "--out", str(out)).returncode == 0
+    assert run("publish", "--no-site", "--db", str(live), "--out", str(out)).returncode == 0
     before = (out / "build.json").read_text(encoding="utf-8")
     target = os.readlink(out)
 
@@ -152,7 +152,9 @@ def test_a_failed_publish_keeps_the_previous_one_and_says_why(live, tmp_path, mo
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr("crawler.publish.datasette.write", disk_full)
-    result = CliRunner().invoke(main, ["publish", "--db", str(live), "--out", str(out)])
+    result = CliRunner().invoke(
+        main, ["publish", "--no-site", "--db", str(live), "--out", str(out)]
+    )
     assert result.exit_code == 1
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and str(out) in lines[0] and "No space left" in lines[0]
@@ -174,11 +176,46 @@ def test_an_older_real_folder_is_replaced_by_the_link_and_kept_aside(live, tmp_p
     assert (out / "notes.txt").is_file() and not out.is_symlink()
 
     (out / "build.json").write_text("{}", encoding="utf-8")
-    result = run("publish", "--db", str(live), "--out", str(out))
+    result = run("publish", "--no-site", "--db", str(live), "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert out.is_symlink() and (out / "inventory.db").is_file()
     aside = list(tmp_path.glob(".public.old-*"))
     assert len(aside) == 1 and (aside[0] / "notes.txt").is_file()
+
+
+def test_the_site_is_published_and_no_site_publishes_the_rest_without_the_old_site(live, tmp_path):
+    """The one publication of this module with the static site (the other tests publish with
+    --no-site): the site goes through the same build folder and swap as the data, and a later
+    --no-site publication leaves no site behind, neither built nor carried over."""
+    out = tmp_path / "public"
+    result = run("publish", "--db", str(live), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    build = json.loads((out / "build.json").read_text(encoding="utf-8"))
+    assert build["site"]["asked"] and build["site"]["built"], build["site"]
+    assert build["site"]["pages"] > build["counts"]["repositories"] > 4000
+    assert "site" in build["durations"]
+    home = (out / "site" / "index.html").read_text(encoding="utf-8")
+    assert "Inventaire" in home and (out / "site" / "pagefind").is_dir()
+    with_site = os.readlink(out)
+
+    result = run("publish", "--no-site", "--db", str(live), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "Site statique non construit (--no-site)." in result.stdout
+    assert os.readlink(out) != with_site
+    build = json.loads((out / "build.json").read_text(encoding="utf-8"))
+    assert build["site"]["asked"] is False and build["site"]["built"] is False
+    assert "--no-site" in build["site"]["reason"] and "site" not in build["durations"]
+    assert not (out / "site").exists()
+    # the rest is published as with the site
+    assert (out / "data" / "datapackage.json").is_file()
+    assert (out / "datasette" / "metadata.json").is_file()
+    published = sqlite_utils.Database(out / "inventory.db")
+    assert published["repositories"].count == build["counts"]["repositories"]
+    # the previous publication, kept aside for its readers, still has its site
+    assert (tmp_path / with_site / "site" / "index.html").is_file()
+
+    help_text = run("publish", "--help").stdout
+    assert "--no-site" in help_text and "précédente n'est pas repris" in help_text
 
 
 def test_bad_input_exits_2_with_the_path_on_one_line(live, tmp_path):
@@ -330,11 +367,11 @@ def test_every_step_waits_for_no_one_while_another_holds_the_database(tmp_path):
         with pytest.raises(AlreadyRunning):
             jobs.sill(db, sill_sync.BUNDLED)
         with pytest.raises(AlreadyRunning):
-            jobs.publish(db, tmp_path / "public")
+            jobs.publish(db, tmp_path / "public", site=False)
     assert not (tmp_path / "public").exists()
     # and the lock is released after each step, even a failed one
     with pytest.raises(PublishInputError):
         jobs.publish(tmp_path / "missing.db", tmp_path / "public")
-    report = jobs.publish(db, tmp_path / "public")
+    report = jobs.publish(db, tmp_path / "public", site=False)
     assert report.counts["sill_software"] == 240 and report.crawl_run_id is None
     assert (tmp_path / "public" / "data" / "sill_software.csv").is_file()

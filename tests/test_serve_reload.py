@@ -3,13 +3,13 @@ database, while `codegouv publish` replaces the published folder under it."""
 
 from __future__ import annotations
 
-import shutil
 import threading
 import time
 
 import requests
+from _publish_helpers import crawled_demo, private_copy
 
-from tests._datasette_helpers import demo_database, publish, serving
+from tests._datasette_helpers import publish, serving
 
 PATHS = (
     "/inventory/repositories",
@@ -27,13 +27,14 @@ def publications_seen(url: str) -> int:
     return len(answer.json())
 
 
-def test_two_publications_under_load_fail_no_request(tmp_path_factory):
-    db_path = demo_database(tmp_path_factory.getbasetemp())
+def test_two_publications_under_load_fail_no_request(demo_run, tmp_path_factory):
     work = tmp_path_factory.mktemp("reload")
-    own_db = work / "inventory.db"
-    shutil.copy(db_path, own_db)  # publishing writes publish_runs into the live database
+    # publishing writes publish_runs into the live database: a copy of the demo's
+    own_db = private_copy(crawled_demo(demo_run), work / "inventory.db")
     out = work / "public"
-    publish(own_db, out)
+    # Datasette's side of the swap: the static site is not served here (tests/test_publish.py
+    # swaps a publication with its site).
+    publish(own_db, out, site=False)
 
     with serving("--out", str(out)) as server:
         first = publications_seen(server.url)
@@ -62,7 +63,7 @@ def test_two_publications_under_load_fail_no_request(tmp_path_factory):
         try:
             for expected in (first + 1, first + 2):
                 time.sleep(1)
-                publish(own_db, out)
+                publish(own_db, out, site=False)
                 deadline = time.monotonic() + 60
                 while publications_seen(server.url) < expected:
                     assert time.monotonic() < deadline, "the new publication was never served"

@@ -7,7 +7,8 @@ Layout of the published folder ``DIR`` (``public/`` by default)::
     DIR/data/               open-data exports: CSV, JSON, Table Schemas, datapackage.json
     DIR/build.json          when, from which crawl run, counts, durations, versions
     DIR/site/               the static site (crawler.publish.site), rebuilt from the copy;
-                            pages whose rows did not change are linked from the previous build
+                            pages whose rows did not change are linked from the previous build;
+                            absent when the publication did not ask for it (``site=False``)
 
 How the swap works, and why: ``DIR`` is a symbolic link to a build folder beside it
 (``.DIR.build-<timestamp>``). A new publication is written into a fresh build folder; only
@@ -40,11 +41,19 @@ from typing import Any
 import sqlite_utils
 
 from crawler import db as store
-from crawler.publish import datasette, exports, site, tableschema
+from crawler.publish import datasette, exports, tableschema
+from crawler.publish import site as static_site
 
 log = logging.getLogger(__name__)
 
 DATABASE_NAME = "inventory.db"
+
+#: build.json's ``site`` when the publication was asked without the static site.
+NOT_ASKED: dict[str, Any] = {
+    "asked": False,
+    "built": False,
+    "reason": "publication demandée sans le site statique (--no-site)",
+}
 
 
 class PublishError(Exception):
@@ -65,10 +74,15 @@ class PublishReport:
     durations: dict[str, float] = field(default_factory=dict)
 
 
-def build(db_path: Path, out_dir: Path, now: dt.datetime | None = None) -> PublishReport:
+def build(
+    db_path: Path, out_dir: Path, now: dt.datetime | None = None, *, site: bool = True
+) -> PublishReport:
     """Publish the database at ``db_path`` into ``out_dir`` (see the module's docstring).
 
     The caller holds the database's lock. The publication is recorded in ``publish_runs``.
+    With ``site=False`` the static site is not rendered (build.json says it was not asked
+    for), and the previous publication's site is not carried over either: a folder whose
+    ``site/`` described older data would be worse than none.
 
     Raises:
         PublishInputError: nothing could start (exit status 2).
@@ -110,7 +124,7 @@ def build(db_path: Path, out_dir: Path, now: dt.datetime | None = None) -> Publi
         )
         stage("datasette", lambda: datasette.write(build_dir, build_dir / DATABASE_NAME))
         stage("exports", lambda: _export(build_dir, started))
-        site_state = stage("site", lambda: _site(build_dir, out_dir))
+        site_state = stage("site", lambda: _site(build_dir, out_dir)) if site else NOT_ASKED
         info = _build_info(started, run_id, crawl_run, counts, durations)
         _write_json(build_dir / "build.json", {**info, "site": site_state})
         previous = _swap(build_dir, out_dir, started)
@@ -119,7 +133,7 @@ def build(db_path: Path, out_dir: Path, now: dt.datetime | None = None) -> Publi
         sqlite3.Error,
         sqlite_utils.db.NotFoundError,
         ValueError,
-        site.SiteError,
+        static_site.SiteError,
     ) as error:
         shutil.rmtree(build_dir, ignore_errors=True)
         message = f"publication dans {out_dir} impossible : {error}"
@@ -214,16 +228,17 @@ def _site(build_dir: Path, out_dir: Path) -> dict[str, Any]:
     published and the site is said to be missing, rather than the whole publication failing."""
     current = out_dir / "site"
     try:
-        report = site.build(
+        report = static_site.build(
             build_dir / DATABASE_NAME,
             build_dir / "site",
             previous=current.resolve() if current.is_dir() else None,
         )
-    except site.DsfrMissing as error:
+    except static_site.DsfrMissing as error:
         log.warning("publish: static site skipped: %s", error)
         shutil.rmtree(build_dir / "site", ignore_errors=True)
-        return {"built": False, "reason": str(error)}
+        return {"asked": True, "built": False, "reason": str(error)}
     return {
+        "asked": True,
         "built": True,
         "pages": report.pages,
         "rendered": report.rendered,
