@@ -4,7 +4,6 @@ new publication, and the command stops (or fails) as one."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import threading
 import time
@@ -12,8 +11,8 @@ from pathlib import Path
 
 import requests
 
-from tests._datasette_helpers import demo_database, publish, serving
-from tests._publish_helpers import demo_publication
+from tests._datasette_helpers import publish, serving
+from tests._publish_helpers import crawled_demo, demo_publication, private_copy
 
 
 def workers_of(pid: int) -> list[int]:
@@ -70,15 +69,15 @@ PATHS = [
     "/data/",
     "/",
 ]
+# The static site is not what is measured here: publications are made with --no-site.
 
 
-def test_workers_share_the_port_reload_and_stop_together(tmp_path_factory):
-    db_path = demo_database(tmp_path_factory.getbasetemp())
+def test_workers_share_the_port_reload_and_stop_together(demo_run, tmp_path_factory):
     work = tmp_path_factory.mktemp("workers")
-    own_db = work / "inventory.db"
-    shutil.copy(db_path, own_db)  # publishing writes publish_runs into the live database
+    # publishing writes publish_runs into the live database: a copy of the demo's
+    own_db = private_copy(crawled_demo(demo_run), work / "inventory.db")
     out = work / "public"
-    publish(own_db, out)
+    publish(own_db, out, site=False)
 
     with serving("--out", str(out), "--workers", "2") as server:
         workers = workers_of(server.process.pid)
@@ -94,7 +93,7 @@ def test_workers_share_the_port_reload_and_stop_together(tmp_path_factory):
             target=lambda: failures.extend(hammer(server.url, PATHS, seconds=6, clients=3))
         )
         load.start()
-        publish(own_db, out)
+        publish(own_db, out, site=False)
         load.join()
         assert failures == [], "no request fails while a new publication is swapped in"
         # Every worker serves the new publication: many new connections all see it.
@@ -112,8 +111,8 @@ def test_workers_share_the_port_reload_and_stop_together(tmp_path_factory):
             ), "a worker outlived the command"
 
 
-def test_a_worker_that_dies_stops_the_command(tmp_path_factory):
-    out = demo_publication(tmp_path_factory)  # only read
+def test_a_worker_that_dies_stops_the_command(demo_run):
+    out = demo_publication(demo_run)  # only read
 
     with serving("--out", str(out), "--workers", "2") as server:
         first, second = workers_of(server.process.pid)
