@@ -200,24 +200,21 @@ def build(
     connection = data.connect(db_path)
     try:
         renderer = _Renderer(out, previous, base_url, datasette_url, exports_url, report, workers)
-        with _stage(report, "pages"):
-            try:
-                renderer.render_all(connection)
-            finally:
-                renderer.finish()
-        with _stage(report, "assets"):
-            copy_assets(out)
+        shutil.rmtree(out / SEARCH, ignore_errors=True)
+        try:
+            with _stage(report, "pages"):
+                try:
+                    # the repositories' bundles are indexed beside the other pages' rendering
+                    renderer.render_all(connection)
+                finally:
+                    renderer.finish()
+            with _stage(report, "assets"):
+                copy_assets(out)
+        except BaseException:
+            renderer.index_pool.shutdown(cancel_futures=True)
+            raise
         with _stage(report, "search"):
-            renderer.bundles = renderer.bundle_digests()
-            _index(
-                out,
-                renderer.previous,
-                renderer.records,
-                renderer.bundles,
-                renderer.old_bundles,
-                report,
-                workers,
-            )
+            renderer.finish_index()
         renderer.write_manifest()
     finally:
         connection.close()
@@ -501,6 +498,8 @@ class _Renderer:
         self.records: dict[str, list[tuple[str, str, Record]]] = {}
         self.record_digests: dict[str, str] = {}
         self.bundles: dict[str, str] = {}
+        self.index_pool = ThreadPoolExecutor(max_workers=1)
+        self.indexing: list[Future[None]] = []
         self.generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         self.writer = _Writer(out, datasette_url, exports_url, self.generated)
         self.workers = workers
@@ -622,11 +621,46 @@ class _Renderer:
             ).hexdigest()
         )
 
-    def bundle_digests(self) -> dict[str, str]:
+    def start_index(self) -> None:
+        """Index the bundles whose records are all gathered (the repositories', once they all
+        streamed by) in a thread: Pagefind runs beside the rendering of the other pages."""
+        names = sorted(set(self.records) - set(self.bundles))
+        self.bundles.update(self.bundle_digests(names))
+        self.indexing.append(
+            self.index_pool.submit(self._index_timed, {name: self.records[name] for name in names})
+        )
+
+    def _index_timed(self, records: Mapping[str, list[tuple[str, str, Record]]]) -> None:
+        started = time.monotonic()
+        _index(
+            self.out,
+            self.previous,
+            records,
+            self.bundles,
+            self.old_bundles,
+            self.report,
+            self.workers,
+        )
+        name = "search beside pages: " + ", ".join(sorted(records))
+        self.report.durations[name] = round(time.monotonic() - started, 3)
+
+    def finish_index(self) -> None:
+        """Index the bundles not indexed yet (the SILL's), and wait for every indexing (an
+        indexer's error is raised here)."""
+        try:
+            if set(self.records) - set(self.bundles):
+                self.start_index()
+            for future in self.indexing:
+                future.result()
+        finally:
+            self.index_pool.shutdown(cancel_futures=True)
+
+    def bundle_digests(self, names: Iterable[str]) -> dict[str, str]:
         """Each bundle's digest: its records' contexts, the templates (the fingerprint) and
         Pagefind's version; a bundle whose digest did not change need not be indexed again."""
         digests = {}
-        for name, items in self.records.items():
+        for name in names:
+            items = self.records[name]
             digest = hashlib.sha256(f"{self.fingerprint}\0{version('pagefind_bin')}".encode())
             for path in sorted(path for path, _, _ in items):
                 digest.update(f"\0{path}\0{self.record_digests[path]}".encode())
@@ -708,6 +742,7 @@ class _Renderer:
             else:
                 heapq.heappushpop(newest, entry)
         self.report.repositories = stats.total
+        self.start_index()
 
         self._organisations(owners, forges)
         self._sill(software, links, linked, connection)
@@ -1285,7 +1320,8 @@ def _index(  # noqa: PLR0917 (one private caller, in order)
     import pagefind_bin
 
     search = out / SEARCH
-    shutil.rmtree(search, ignore_errors=True)
+    for name in records:
+        shutil.rmtree(search / name, ignore_errors=True)
     todo: list[str] = []
     reused: list[str] = []
     for name in sorted(records):
