@@ -278,7 +278,8 @@ def main() -> None:
         assert isinstance(durations, dict)
         return (
             f"| {label} | {repositories:,} | {f['pages']:,} | {f['rendered']:,} | "
-            f"{f['reused']:,} | {durations['pages']:.1f} s | {durations['search']:.1f} s | "
+            f"{f['reused']:,} | {len(f['indexed'])} | {durations['pages']:.1f} s | "  # type: ignore[arg-type]
+            f"{durations['search']:.1f} s | "
             f"{float(f['seconds']):.1f} s | {float(f['cpu']):.1f} s | "  # type: ignore[arg-type]
             f"{float(f['peak_mb']):.0f} MB | {f['load']} | {today} |"  # type: ignore[arg-type]
         )
@@ -289,11 +290,14 @@ def main() -> None:
     update_readme(
         "site-build",
         [
-            f"{args.shards} repository search shards.",
+            f'{args.shards} repository search shards (and the SILL\'s own bundle). "search" is'
+            " the wait for the indexing after the pages: the repositories' shards are indexed"
+            " beside the rendering of the other pages.",
             "",
-            "| build | repositories | pages | rendered | reused | pages time | search index |"
-            " total (wall) | CPU time | peak memory | load (1 min) | date |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
+            "| build | repositories | pages | rendered | reused | bundles indexed | pages time |"
+            " search (after pages) | total (wall) | CPU time | peak memory |"
+            " load (1 min, before → after) | date |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
             row("full", full),
             row(f"one organisation changed ({changed} repositories)", again),
             "",

@@ -326,6 +326,60 @@ def test_a_rebuild_reuses_unchanged_pages_and_renders_changed_ones(built, tmp_pa
     assert (third / "pagefind" / changed / "pagefind.js").is_file()
 
 
+def generated_stamp(out: Path) -> str:
+    """The build's time, as its always-rendered feed of new repositories carries it."""
+    feed = ET.parse(out / "flux" / "depots.xml").getroot()
+    return feed.findtext(f"{ATOM}updated") or ""
+
+
+def test_a_rebuild_is_byte_identical_to_a_full_build(built, tmp_path):
+    """Pages reused from the previous build, changed ones rendered and the re-indexed shard: the
+    rebuilt tree holds the same files with the same bytes as a full build of the same database.
+    Only the build time that feeds carry differs, and in the search bundles, the filter chunks
+    and what names them (entry, metadata): Pagefind names and splits those differently from one
+    run to the next on the very same records; its fragments and word index are compared."""
+    db_path, out, _ = built
+    copy = tmp_path / "inventory.db"
+    shutil.copyfile(db_path, copy)
+    with sqlite3.connect(copy) as connection:
+        changed = connection.execute(
+            "update repositories set description = coalesce(description, '') || ' (modifié)', "
+            "stars = stars + 1 where owner = 'github.com/socialgouv'"
+        ).rowcount
+        connection.execute(
+            "update repositories set removed_at = '2026-01-01T00:00:00Z' "
+            "where id = (select min(id) from repositories where owner = 'github.com/etalab' "
+            "and removed_at is null)"
+        )
+    assert changed > 1
+    rebuilt, full = tmp_path / "rebuilt", tmp_path / "full"
+    report = site.build(copy, rebuilt, previous=out)
+    assert report.reused > 2000 and report.bundles_reused
+    site.build(copy, full)
+    stamps = {generated_stamp(folder) for folder in (out, rebuilt, full)}
+
+    def contents(folder: Path) -> dict[str, bytes]:
+        files = {}
+        for path in folder.rglob("*"):
+            if path.is_file():
+                parts = path.relative_to(folder).parts
+                if parts[0] == "pagefind" and not {"fragment", "index"} & set(parts):
+                    continue
+                data = path.read_bytes()
+                if path.suffix == ".xml":
+                    for stamp in stamps:
+                        data = data.replace(stamp.encode(), b"GENERATED")
+                files[path.relative_to(folder).as_posix()] = data
+        return files
+
+    mine, reference = contents(rebuilt), contents(full)
+    assert sorted(mine) == sorted(reference)
+    different = [path for path in reference if mine[path] != reference[path]]
+    assert different == []
+    assert b"(modifi\xc3\xa9)" in mine["depots/github.com~socialgouv~archifiltre.html"]
+    assert any(path.startswith("pagefind/depots/") for path in mine)
+
+
 def test_missing_dsfr_is_one_clear_error(built, tmp_path):
     with pytest.raises(site.SiteError, match="make site-deps"):
         site.copy_assets(tmp_path, dist=tmp_path / "nowhere")

@@ -22,6 +22,7 @@ browser (``site/static/search.js``).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import heapq
 import json
@@ -50,6 +51,9 @@ from crawler.resources import site_dir
 
 log = logging.getLogger(__name__)
 
+#: An index record's context, or the function that makes it (called only when indexed).
+Record = Row | Callable[[], Row]
+
 ROOT = Path(__file__).resolve().parents[2]
 SITE_DIR = site_dir()
 TEMPLATES = SITE_DIR / "templates"
@@ -71,7 +75,7 @@ def dsfr_dist() -> Path:
 
 MANIFEST = "manifest.json"
 #: Bumped when the renderer changes in a way the templates' hash does not show.
-RENDERER_VERSION = "1"
+RENDERER_VERSION = "2"
 #: Marianne faces shipped with the site: Regular and Bold only (preloaded); others synthesised.
 FONTS = ("Marianne-Regular.woff2", "Marianne-Bold.woff2")
 FEED_SIZE = 50
@@ -196,24 +200,21 @@ def build(
     connection = data.connect(db_path)
     try:
         renderer = _Renderer(out, previous, base_url, datasette_url, exports_url, report, workers)
-        with _stage(report, "pages"):
-            try:
-                renderer.render_all(connection)
-            finally:
-                renderer.finish()
-        with _stage(report, "assets"):
-            copy_assets(out)
+        shutil.rmtree(out / SEARCH, ignore_errors=True)
+        try:
+            with _stage(report, "pages"):
+                try:
+                    # the repositories' bundles are indexed beside the other pages' rendering
+                    renderer.render_all(connection)
+                finally:
+                    renderer.finish()
+            with _stage(report, "assets"):
+                copy_assets(out)
+        except BaseException:
+            renderer.index_pool.shutdown(cancel_futures=True)
+            raise
         with _stage(report, "search"):
-            renderer.bundles = renderer.bundle_digests()
-            _index(
-                out,
-                renderer.previous,
-                renderer.records,
-                renderer.bundles,
-                renderer.old_bundles,
-                report,
-                workers,
-            )
+            renderer.finish_index()
         renderer.write_manifest()
     finally:
         connection.close()
@@ -487,13 +488,18 @@ class _Renderer:
                     self.old_bundles = dict(manifest.get("bundles", {}))
             except (OSError, ValueError):
                 log.info("site: no usable manifest in %s, every page is rendered", previous)
+        self.previous_prefix = f"{self.previous}/"
+        self.out_prefix = f"{out}/"
+        self.linked_folders: set[str] = set()
         self.new: dict[str, str] = {}
         self.paths: list[str] = []
-        #: Each search bundle's index records: (page path, template, context), rendered only
-        #: for the bundles indexed anew.
-        self.records: dict[str, list[tuple[str, str, Row]]] = {}
+        #: Each search bundle's index records: (page path, template, context or the function
+        #: that makes it), made and rendered only for the bundles indexed anew.
+        self.records: dict[str, list[tuple[str, str, Record]]] = {}
         self.record_digests: dict[str, str] = {}
         self.bundles: dict[str, str] = {}
+        self.index_pool = ThreadPoolExecutor(max_workers=1)
+        self.indexing: list[Future[None]] = []
         self.generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         self.writer = _Writer(out, datasette_url, exports_url, self.generated)
         self.workers = workers
@@ -510,13 +516,15 @@ class _Renderer:
         self,
         path: str,
         template: str,
-        context: Mapping[str, Any],
+        context: Mapping[str, Any] | Callable[[], Mapping[str, Any]],
         key: object = None,
         *,
+        digest: str | None = None,
         parallel: bool = False,
     ) -> bool:
-        """Write one page; with ``key`` (its input rows), reuse the previous build's page when
-        the key did not change. With ``parallel``, the page is rendered by the worker pool.
+        """Write one page; with ``key`` (its input rows) or its ``digest``, reuse the previous
+        build's page when that did not change. ``context`` may be a function, called only when
+        the page is rendered. With ``parallel``, the page is rendered by the worker pool.
         Returns whether the page was rendered anew."""
         if path.endswith(".html"):
             self.paths.append(path)
@@ -525,11 +533,14 @@ class _Renderer:
             digest = hashlib.sha1(
                 json.dumps(key, sort_keys=True, default=str).encode(), usedforsecurity=False
             ).hexdigest()
+        if digest is not None:
             self.new[path] = digest
             if self.previous and self.old.get(path) == digest and self._reuse(path):
                 self.report.reused += 1
                 return False
         self.report.rendered += 1
+        if callable(context):
+            context = context()
         if parallel and self.workers > 1:
             self.batch.append((path, template, dict(context)))
             if len(self.batch) >= BATCH:
@@ -572,16 +583,19 @@ class _Renderer:
 
     def _reuse(self, path: str) -> bool:
         assert self.previous is not None
-        source = self.previous / path
-        target = self.out / path
-        self.writer.folder(target)
-        # No stat of the source nor unlink of the target beforehand: 64,000 pages make those
-        # system calls a good part of a rebuild.
+        # Plain strings, no pathlib, no stat of the source nor unlink of the target beforehand:
+        # 64,000 pages make every per-page step a good part of a rebuild.
+        source = self.previous_prefix + path
+        target = self.out_prefix + path
+        folder = target.rpartition("/")[0]
+        if folder not in self.linked_folders:
+            os.makedirs(folder, exist_ok=True)
+            self.linked_folders.add(folder)
         try:
             try:
                 os.link(source, target)
             except FileExistsError:
-                target.unlink()
+                os.unlink(target)
                 os.link(source, target)
         except FileNotFoundError:
             return False
@@ -593,12 +607,13 @@ class _Renderer:
         return True
 
     def record(
-        self, bundle: str, path: str, template: str, context: Row, digest: str | None = None
+        self, bundle: str, path: str, template: str, context: Record, digest: str | None = None
     ) -> None:
         """The index record of the page at ``path``, for the search bundle ``bundle``; its
         context is hashed now (unless ``digest`` is given: the page's own, when the page's key
         holds all the record shows), rendered only if the bundle is indexed anew."""
         self.records.setdefault(bundle, []).append((path, template, context))
+        assert digest is not None or not callable(context)
         self.record_digests[path] = (
             digest
             or hashlib.sha1(
@@ -606,11 +621,46 @@ class _Renderer:
             ).hexdigest()
         )
 
-    def bundle_digests(self) -> dict[str, str]:
+    def start_index(self) -> None:
+        """Index the bundles whose records are all gathered (the repositories', once they all
+        streamed by) in a thread: Pagefind runs beside the rendering of the other pages."""
+        names = sorted(set(self.records) - set(self.bundles))
+        self.bundles.update(self.bundle_digests(names))
+        self.indexing.append(
+            self.index_pool.submit(self._index_timed, {name: self.records[name] for name in names})
+        )
+
+    def _index_timed(self, records: Mapping[str, list[tuple[str, str, Record]]]) -> None:
+        started = time.monotonic()
+        _index(
+            self.out,
+            self.previous,
+            records,
+            self.bundles,
+            self.old_bundles,
+            self.report,
+            self.workers,
+        )
+        name = "search beside pages: " + ", ".join(sorted(records))
+        self.report.durations[name] = round(time.monotonic() - started, 3)
+
+    def finish_index(self) -> None:
+        """Index the bundles not indexed yet (the SILL's), and wait for every indexing (an
+        indexer's error is raised here)."""
+        try:
+            if set(self.records) - set(self.bundles):
+                self.start_index()
+            for future in self.indexing:
+                future.result()
+        finally:
+            self.index_pool.shutdown(cancel_futures=True)
+
+    def bundle_digests(self, names: Iterable[str]) -> dict[str, str]:
         """Each bundle's digest: its records' contexts, the templates (the fingerprint) and
         Pagefind's version; a bundle whose digest did not change need not be indexed again."""
         digests = {}
-        for name, items in self.records.items():
+        for name in names:
+            items = self.records[name]
             digest = hashlib.sha256(f"{self.fingerprint}\0{version('pagefind_bin')}".encode())
             for path in sorted(path for path, _, _ in items):
                 digest.update(f"\0{path}\0{self.record_digests[path]}".encode())
@@ -643,40 +693,63 @@ class _Renderer:
         newest: list[tuple[str, str, Row]] = []
         linked: dict[str, Row] = {}
         wanted = {r for ids in links.values() for r in ids}
-        top: list[tuple[int, str, Row]] = []
-        for row in data.repositories(connection):
-            repository = _repository(row, free, sill_of.get(str(row["id"]), []))
-            stats.add(repository)
-            path = repository_path(repository["id"])
-            self.page(path, "repository.html", {"r": repository}, key=repository, parallel=True)
+        top: list[tuple[int, str, Callable[[], Row]]] = []
+        # A repository page's digest is its row's (and its SILL links'), hashed as the database
+        # gives them, with what else shapes the view (the free licences): its view is built
+        # only when the page is rendered or its record indexed.
+        salt = hashlib.sha1(repr(sorted(free)).encode(), usedforsecurity=False)
+        shards: dict[str, str] = {}
+        for values, row in data.repository_rows(connection):
+            repository_id = _text(row["id"])
+            sill = sill_of.get(repository_id, [])
+            hashed = salt.copy()
+            hashed.update(repr((values, sill)).encode())
+            digest = hashed.hexdigest()
+            summary = _summary_of(row, free)
+            stats.add(summary, _text(row.get("ministry")))
+            path = repository_path(repository_id)
+            view = functools.partial(_repository, row, free, sill)
+            self.page(
+                path,
+                "repository.html",
+                functools.partial(_page_context, view),
+                digest=digest,
+                parallel=True,
+            )
+            owner_id = _text(row["owner"])
+            if owner_id not in shards:
+                shards[owner_id] = shard_bundle(shard_of(owner_id))
             self.record(
-                shard_bundle(shard_of(repository["owner"])),
+                shards[owner_id],
                 path,
                 "_record_depot.html",
-                {"r": {k: repository[k] for k in RECORD_KEYS}, "path": path},
-                # the page's key is the whole repository view: a superset of the record's
-                digest=self.new[path],
+                functools.partial(_record_context, view, path),
+                # the page's digest covers all its view holds: a superset of the record's
+                digest=digest,
             )
             # the default listing: by score, then page path, both descending (as the index)
-            top.append((repository["score"], path, _listed(repository)))
+            top.append((summary["score"], path, view))
             if len(top) > 10 * LISTING:
                 top = sorted(top, key=_listing_order, reverse=True)[:LISTING]
-            summary = _summary(repository)
-            owner = owners.get(repository["owner"])
+            owner = owners.get(owner_id)
             if owner is not None:
                 owner.repositories.append(summary)
-            if repository["id"] in wanted:
-                linked[repository["id"]] = summary
-            entry = (str(row["first_seen_at"] or ""), repository["id"], summary)
+            if repository_id in wanted:
+                linked[repository_id] = summary
+            entry = (_text(row["first_seen_at"]), repository_id, summary)
             if len(newest) < FEED_SIZE:
                 heapq.heappush(newest, entry)
             else:
                 heapq.heappushpop(newest, entry)
         self.report.repositories = stats.total
+        self.start_index()
 
         self._organisations(owners, forges)
         self._sill(software, links, linked, connection)
-        listing = [r for _, _, r in sorted(top, key=_listing_order, reverse=True)[:LISTING]]
+        listing = [
+            _listed(make())
+            for _, _, make in sorted(top, key=_listing_order, reverse=True)[:LISTING]
+        ]
         self._home_and_search(stats, owners, forges, software, listing)
         self._statistics(stats, data.daily_stats(connection))
         self._feeds(sorted(newest, reverse=True), owners, software)
@@ -969,7 +1042,7 @@ class _Stats:
         self.forges: set[str] = set()
         self.ministries: set[str] = set()
 
-    def add(self, r: Row) -> None:
+    def add(self, r: Row, ministry: str) -> None:
         self.total += 1
         self.free += int(r["licence_free"])
         self.activity[r["activity"] or ""] += 1
@@ -981,63 +1054,79 @@ class _Stats:
         self.licences.add(r["licence_label"])
         self.languages.add(r["language"] or UNKNOWN)
         self.forges.add(r["forge"])
-        if r["ministry"]:
-            self.ministries.add(r["ministry"])
+        if ministry:
+            self.ministries.add(ministry)
 
 
 def _text(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def _repository(row: Row, free: frozenset[str], sill: list[Row]) -> Row:
-    """The view of one repository: every value the templates and the search record use."""
+def _summary_of(row: Row, free: frozenset[str]) -> Row:
+    """What lists (organisation, SILL, feeds) and the figures use of a repository: made for
+    every repository at every build, so only plain values, no URL check nor JSON."""
     licence = _text(row.get("licence"))
     activity = _text(row.get("activity"))
-    last = max((_text(row.get(k)) for k in ("last_commit_at", "pushed_at")), default="")
-    details = data.json_details(row.get("score_details"))
     return {
         "id": _text(row["id"]),
         "name": _text(row.get("name")),
-        "url": safe_url(row.get("url")),
-        "url_text": _text(row.get("url")),
-        "forge": _text(row.get("forge")),
-        "owner": _text(row.get("owner")),
-        "owner_name": _text(row.get("owner_name")),
         "description": _text(row.get("description")).strip(),
-        "homepage": safe_url(row.get("homepage")),
-        "homepage_text": _text(row.get("homepage")),
-        "language": _text(row.get("language")),
-        "topics": data.json_list(row.get("topics")),
         "licence": licence,
         "licence_label": licence or UNKNOWN,
         "licence_free": data.is_free(licence, free),
+        "language": _text(row.get("language")),
         "activity": activity,
         "activity_label": ACTIVITY_LABELS.get(activity, UNKNOWN),
-        "last_activity": last,
-        "created_at": _text(row.get("created_at")),
-        "first_seen_at": _text(row.get("first_seen_at")),
+        "last_activity": max(_text(row.get("last_commit_at")), _text(row.get("pushed_at"))),
         "stars": int(row.get("stars") or 0),
-        "forks": int(row.get("forks") or 0),
-        "open_issues": int(row.get("open_issues") or 0),
         "score": int(row.get("score") or 0),
-        "score_details": details,
-        "score_text": ", ".join(f"{d['label']} ({d['points']:+d})" for d in details),
+        "forge": _text(row.get("forge")),
+        "owner_name": _text(row.get("owner_name")),
+        "first_seen_at": _text(row.get("first_seen_at")),
+        "created_at": _text(row.get("created_at")),
         "is_fork": bool(row.get("is_fork")),
         "is_archived": bool(row.get("is_archived")),
-        "is_template": bool(row.get("is_template")),
         "has_readme": row.get("has_readme"),
-        "has_licence_file": row.get("has_licence_file"),
         "has_contributing": row.get("has_contributing"),
-        "has_changelog": row.get("has_changelog"),
         "has_publiccode": row.get("has_publiccode"),
         "publiccode_valid": row.get("publiccode_valid"),
+    }
+
+
+def _repository(row: Row, free: frozenset[str], sill: list[Row]) -> Row:
+    """The view of one repository: every value the templates and the search record use."""
+    details = data.json_details(row.get("score_details"))
+    return {
+        **_summary_of(row, free),
+        "url": safe_url(row.get("url")),
+        "url_text": _text(row.get("url")),
+        "owner": _text(row.get("owner")),
+        "homepage": safe_url(row.get("homepage")),
+        "homepage_text": _text(row.get("homepage")),
+        "topics": data.json_list(row.get("topics")),
+        "forks": int(row.get("forks") or 0),
+        "open_issues": int(row.get("open_issues") or 0),
+        "score_details": details,
+        "score_text": ", ".join(f"{d['label']} ({d['points']:+d})" for d in details),
+        "is_template": bool(row.get("is_template")),
+        "has_licence_file": row.get("has_licence_file"),
+        "has_changelog": row.get("has_changelog"),
         "ministry": _text(row.get("ministry")),
         "default_branch": _text(row.get("default_branch")),
         "sill": sill,
     }
 
 
-def _listing_order(entry: tuple[int, str, Row]) -> tuple[int, str]:
+def _page_context(view: Callable[[], Row]) -> Row:
+    return {"r": view()}
+
+
+def _record_context(view: Callable[[], Row], path: str) -> Row:
+    repository = view()
+    return {"r": {k: repository[k] for k in RECORD_KEYS}, "path": path}
+
+
+def _listing_order(entry: tuple[int, str, object]) -> tuple[int, str]:
     return entry[0], entry[1]
 
 
@@ -1049,35 +1138,6 @@ def _listed(r: Row) -> Row:
         "activity": r["last_activity"][:10],
         "score_text": r["score_text"],
     }
-
-
-def _summary(r: Row) -> Row:
-    """What lists (organisation, SILL, feeds) show of a repository."""
-    keys = (
-        "id",
-        "name",
-        "description",
-        "licence",
-        "licence_label",
-        "licence_free",
-        "language",
-        "activity",
-        "activity_label",
-        "last_activity",
-        "stars",
-        "score",
-        "forge",
-        "owner_name",
-        "first_seen_at",
-        "created_at",
-        "is_fork",
-        "is_archived",
-        "has_readme",
-        "has_contributing",
-        "has_publiccode",
-        "publiccode_valid",
-    )
-    return {k: r[k] for k in keys}
 
 
 def _figures(repositories: list[Row]) -> Row:
@@ -1222,10 +1282,28 @@ def copy_assets(out: Path, dist: Path | None = None) -> None:
             shutil.copyfile(static, out / "assets" / static.name)
 
 
+def _link_trees(source: Path, target: Path, names: list[str]) -> None:
+    """Hard-link the folders ``names`` of ``source`` into ``target``: one ``cp -al`` per
+    parent folder (a bundle holds thousands of files, too many for a Python loop), a Python
+    copy of links where ``cp`` has no ``-l`` (not GNU coreutils)."""
+    parents: dict[str, list[str]] = {}
+    for name in names:
+        parents.setdefault(os.path.dirname(name), []).append(name)
+    for parent, members in sorted(parents.items()):
+        (target / parent).mkdir(parents=True, exist_ok=True)
+        command = ["cp", "-al", "--", *(str(source / m) for m in members), str(target / parent)]
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            log.info("site: cp -al failed (%s), linking in Python", result.stderr.strip())
+            for member in members:
+                shutil.rmtree(target / member, ignore_errors=True)
+                shutil.copytree(source / member, target / member, copy_function=os.link)
+
+
 def _index(  # noqa: PLR0917 (one private caller, in order)
     out: Path,
     previous: Path | None,
-    records: Mapping[str, list[tuple[str, str, Row]]],
+    records: Mapping[str, list[tuple[str, str, Record]]],
     digests: Mapping[str, str],
     old: Mapping[str, str],
     report: SiteReport,
@@ -1242,8 +1320,10 @@ def _index(  # noqa: PLR0917 (one private caller, in order)
     import pagefind_bin
 
     search = out / SEARCH
-    shutil.rmtree(search, ignore_errors=True)
+    for name in records:
+        shutil.rmtree(search / name, ignore_errors=True)
     todo: list[str] = []
+    reused: list[str] = []
     for name in sorted(records):
         source = previous / SEARCH / name if previous else None
         if (
@@ -1251,10 +1331,12 @@ def _index(  # noqa: PLR0917 (one private caller, in order)
             and old.get(name) == digests[name]
             and (source / "pagefind-entry.json").is_file()
         ):
-            shutil.copytree(source, search / name, copy_function=os.link)
-            report.bundles_reused.append(name)
+            reused.append(name)
         else:
             todo.append(name)
+    if previous is not None and reused:
+        _link_trees(previous / SEARCH, search, reused)
+    report.bundles_reused.extend(reused)
     if not todo:
         return
     executable = str(pagefind_bin.get_executable())
@@ -1268,7 +1350,8 @@ def _index(  # noqa: PLR0917 (one private caller, in order)
                 if target.parent not in folders:
                     target.parent.mkdir(parents=True, exist_ok=True)
                     folders.add(target.parent)
-                target.write_text(env.get_template(template).render(context), encoding="utf-8")
+                made = context() if callable(context) else context
+                target.write_text(env.get_template(template).render(made), encoding="utf-8")
 
         def run(name: str) -> None:
             command = [

@@ -118,9 +118,10 @@ def forges(connection: sqlite3.Connection) -> list[Row]:
     return [dict(r) for r in connection.execute("select * from forges order by host")]
 
 
-def repositories(connection: sqlite3.Connection) -> Iterator[Row]:
+def repository_rows(connection: sqlite3.Connection) -> Iterator[tuple[tuple[Any, ...], Row]]:
     """Repositories still on their forge, streamed, with the owner's display name and the
-    publiccode.yml validity joined in."""
+    publiccode.yml validity joined in: each as a dict, beside its row's plain values (a tuple
+    that is cheap to hash, the site's digest of a repository page)."""
     publiccode = (
         "(select valid from publiccode p where p.repository = r.id)"
         if has_table(connection, "publiccode")
@@ -133,8 +134,12 @@ def repositories(connection: sqlite3.Connection) -> Iterator[Row]:
         where r.removed_at is null
         order by r.owner, r.name
     """  # noqa: S608 (the only interpolation is one of two constant fragments)
-    for row in connection.execute(query):
-        yield dict(row)
+    cursor = connection.cursor()
+    cursor.row_factory = None
+    cursor.execute(query)
+    columns = [c[0] for c in cursor.description]
+    for values in cursor:
+        yield values, dict(zip(columns, values, strict=True))
 
 
 def sill_software(connection: sqlite3.Connection) -> list[Row]:
