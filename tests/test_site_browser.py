@@ -136,6 +136,49 @@ def test_filters_combine_and_live_in_the_url(served, page):
     assert other.locator("#cg-forge").input_value() == "github.com"
 
 
+def test_the_organisation_filter_is_a_text_field_with_suggestions(served, page):
+    db_path, out, url = served
+    # The organisations (thousands on the real inventory): no <select> of them all.
+    html = (out / "depots" / "index.html").read_text(encoding="utf-8")
+    with sqlite3.connect(db_path) as connection:
+        owners = connection.execute(
+            "select count(distinct owner) from repositories where removed_at is null"
+        ).fetchone()[0]
+        label = connection.execute(
+            "select coalesce(nullif(name, ''), login) from owners where id = ?",
+            ("github.com/socialgouv",),
+        ).fetchone()[0]
+    assert owners > 20 and '<select class="fr-select" id="cg-organisation"' not in html
+    assert f'<option value="{label}">' not in html
+    page.goto(url + "depots/index.html")
+    results(page)
+    field = page.locator("#cg-organisation")
+    assert field.evaluate("e => e.tagName") == "INPUT"
+    field.focus()
+    page.wait_for_function(
+        "n => document.querySelectorAll('#cg-organisation-suggestions option').length === n",
+        arg=owners,
+    )
+    suggestions = page.locator("#cg-organisation-suggestions option").evaluate_all(
+        "options => options.map(o => o.value)"
+    )
+    assert label in suggestions
+    field.fill(label)
+    field.press("Enter")
+    results(page)
+    assert found(page) == db_count(db_path, "owner = 'github.com/socialgouv'") > 0
+    for text in page.locator("#cg-results > li").all_inner_texts():
+        assert f"Organisation : {label}" in text
+    assert "organisation=" in page.url
+    # the URL alone restores it
+    other = page.context.new_page()
+    other.goto(page.url)
+    results(other)
+    assert other.locator("#cg-organisation").input_value() == label
+    assert found(other) == found(page)
+    assert page.errors == []
+
+
 def test_results_download_as_csv(served, page):
     _, _, url = served
     page.goto(url + "depots/index.html?q=archifiltre")

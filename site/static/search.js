@@ -18,7 +18,9 @@ const form = document.getElementById("cg-search");
 const kind = form.dataset.kind;
 const query = document.getElementById("cg-q");
 const sort = document.getElementById("cg-tri");
-const selects = Array.from(form.querySelectorAll("select[data-filter]"));
+// Filters: lists (<select>), or, for the long ones (the organisations), a text field whose
+// suggestions are fetched the first time it gets the focus.
+const selects = Array.from(form.querySelectorAll("[data-filter]"));
 const statusBox = document.getElementById("cg-status");
 const list = document.getElementById("cg-results");
 const more = document.getElementById("cg-more");
@@ -127,7 +129,11 @@ function readUrl() {
   query.value = params.get("q") || "";
   for (const select of selects) {
     const value = params.get(select.name) || "";
-    select.value = Array.from(select.options).some((o) => o.value === value) ? value : "";
+    if (select.options) {
+      select.value = Array.from(select.options).some((o) => o.value === value) ? value : "";
+    } else {
+      select.value = value;
+    }
   }
   if (sort) sort.value = params.get("tri") || "";
 }
@@ -236,6 +242,20 @@ async function downloadCsv() {
   if (results.length > CSV_LIMIT) statusBox.textContent = `Fichier limité aux ${CSV_LIMIT} premiers résultats : la base de données donne tout.`;
 }
 
+for (const field of form.querySelectorAll("input[data-suggestions]")) {
+  field.addEventListener("focus", async () => {
+    if (field.dataset.loaded) return;
+    field.dataset.loaded = "1";
+    const answer = await fetch(new URL(field.dataset.suggestions, window.location.href));
+    if (!answer.ok) return;
+    const datalist = document.getElementById(field.getAttribute("list"));
+    for (const value of await answer.json()) {
+      const option = document.createElement("option");
+      option.value = String(value);
+      datalist.append(option);
+    }
+  });
+}
 form.addEventListener("submit", (event) => { event.preventDefault(); run(); });
 for (const select of selects) select.addEventListener("change", run);
 if (sort) sort.addEventListener("change", run);
