@@ -75,8 +75,8 @@ order by pourcentage_libre desc, depots desc
     Query(
         "depots_actifs_90_jours",
         "Les dépôts les plus actifs des 90 derniers jours",
-        "Les dépôts non archivés qui ont reçu du code (push) dans les 90 jours qui précèdent la "
-        "date de référence, du plus récent au plus ancien, puis par nombre d'étoiles. La date "
+        "Les 100 dépôts non archivés qui ont reçu du code (push) le plus récemment dans les 90 "
+        "jours qui précèdent la date de référence, puis par nombre d'étoiles. La date "
         "de référence est par défaut celle du dernier envoi de code présent dans les données "
         "(aujourd'hui ou presque sur les données à jour ; novembre 2021 sur les données de "
         "démonstration) ; vous pouvez en donner une autre (AAAA-MM-JJ).",
@@ -88,21 +88,21 @@ select
 from repositories r
 -- The reference day written out in both bounds rather than joined from a CTE: with the join,
 -- SQLite sorted the whole 90-day window (15,000 rows, 60 ms on 50,000 repositories); this way
--- it reads the (removed_at, is_archived, pushed_at) index backwards and stops at 200 (1 ms).
+-- it reads the (removed_at, is_archived, pushed_at) index backwards and stops at 100 (1 ms).
 where r.removed_at is null and r.is_archived = 0
     and r.pushed_at >= date(coalesce(nullif(:date_reference, ''),
         (select substr(max(pushed_at), 1, 10) from repositories)), '-90 days')
     and r.pushed_at < date(coalesce(nullif(:date_reference, ''),
         (select substr(max(pushed_at), 1, 10) from repositories)), '+1 day')
 order by r.pushed_at desc, r.stars desc, r.id
-limit 200
+limit 100
 """,
         ("date_reference",),
     ),
     Query(
         "nouveaux_depots_du_mois",
         "Les nouveaux dépôts du mois",
-        "Les dépôts créés pendant le mois choisi (AAAA-MM), les 200 plus récents. Par défaut, "
+        "Les dépôts créés pendant le mois choisi (AAAA-MM), les 100 plus récents. Par défaut, "
         "le mois de la création la plus récente présente dans les données : le mois en cours "
         "sur les données à jour, novembre 2021 sur les données de démonstration. La liste "
         "entière d'un mois : la table repositories filtrée sur created_at (« commence par » "
@@ -119,8 +119,8 @@ from repositories r, month
 where r.removed_at is null
     and r.created_at >= month.first_day
     and r.created_at < date(month.first_day, '+1 month')
-order by r.created_at desc
-limit 200
+order by r.created_at desc, r.id
+limit 100
 """,
         ("mois",),
     ),
@@ -223,8 +223,8 @@ order by s.repository_url is not null, s.name
         "Pour un compte (github.com/etalab ou simplement etalab ; vide : tous les comptes), "
         "chacun de ses dépôts non archivés auquel il manque quelque chose : une licence, un "
         "README, une description, un fichier publiccode.yml, ou dont le publiccode.yml est "
-        "invalide, 200 dépôts au plus par page de résultats (le rapport complet d'une "
-        "organisation est sur sa page du site). La colonne a_corriger dit quoi faire.",
+        "invalide, les 100 premiers (le rapport complet d'une organisation est sur sa page du "
+        "site). La colonne a_corriger dit quoi faire.",
         """
 select
     r.owner as compte,
@@ -255,7 +255,7 @@ where r.removed_at is null and r.is_archived = 0 and (:owner = '' or r.owner = l
         or coalesce(r.description, '') = '' or coalesce(r.has_publiccode, 0) = 0
         or p.valid = 0)
 order by r.owner, r.id
-limit 200
+limit 100
 """,
         ("owner",),
     ),
