@@ -221,3 +221,24 @@ def demo_db(demo_run: DemoRun, tmp_path: Path) -> Path:
     target = tmp_path / "inventory.db"
     copy_database(demo_run.path, target).close()
     return target
+
+
+# --- the demo's publication served (the Datasette tests) --------------------------------------
+
+
+@pytest.fixture(scope="module")
+def published(demo_run) -> Path:
+    """The demo's own publication (`codegouv demo --once`, once per run), read-only; a module
+    that needs another publication defines its own ``published``."""
+    from _publish_helpers import demo_publication
+
+    return demo_publication(demo_run)
+
+
+@pytest.fixture(scope="module")
+def server(published):
+    """`codegouv serve --out` on ``published``, for the tests of one module."""
+    from tests._datasette_helpers import serving
+
+    with serving("--out", str(published)) as running:
+        yield running

@@ -10,12 +10,10 @@ import http.client
 import io
 import socket
 import time
-from pathlib import Path
 
 import pytest
 import requests
 import sqlite_utils
-from _publish_helpers import demo_publication
 
 from crawler import db as store
 from crawler.lock import exclusive
@@ -23,22 +21,9 @@ from crawler.publish import queries
 from tests._datasette_helpers import (
     rss_kb,
     run,
-    serving,
 )
 
 DB = "inventory"
-
-
-@pytest.fixture(scope="module")
-def published(demo_run) -> Path:
-    """The demo's own publication (`codegouv demo --once`, once per run), read-only."""
-    return demo_publication(demo_run)
-
-
-@pytest.fixture(scope="module")
-def server(published):
-    with serving("--out", str(published)) as running:
-        yield running
 
 
 def get(server, path: str, **params) -> requests.Response:

@@ -7,30 +7,15 @@ from __future__ import annotations
 
 import sqlite3
 import urllib.parse
-from pathlib import Path
 
 import pytest
 import requests
 import sqlite_utils
-from _publish_helpers import demo_publication
 
 from crawler.publish import datasette as datasette_config
-from tests._datasette_helpers import serving
 
 DB = "inventory"
 COLUMNS = [c for c in datasette_config.FACETS["repositories"] if isinstance(c, str)]
-
-
-@pytest.fixture(scope="module")
-def published(demo_run) -> Path:
-    """The demo's own publication (`codegouv demo --once`, once per run), read-only."""
-    return demo_publication(demo_run)
-
-
-@pytest.fixture(scope="module")
-def server(published):
-    with serving("--out", str(published)) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")

@@ -11,28 +11,14 @@ import sqlite3
 import urllib.parse
 from pathlib import Path
 
-import pytest
 import requests
 import sqlite_utils
-from _publish_helpers import demo_publication
 from datasette.utils import tilde_encode  # type: ignore[import-untyped]
 
 from crawler.publish import datasette as datasette_config
 from tests._datasette_helpers import serving
 
 DB = "inventory"
-
-
-@pytest.fixture(scope="module")
-def published(demo_run) -> Path:
-    """The demo's own publication (`codegouv demo --once`, once per run), read-only."""
-    return demo_publication(demo_run)
-
-
-@pytest.fixture(scope="module")
-def server(published):
-    with serving("--out", str(published)) as running:
-        yield running
 
 
 def table_json(server, **params) -> dict:
