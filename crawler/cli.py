@@ -64,20 +64,22 @@ def _setup_logging(verbose: int) -> None:
     logging.basicConfig(level=level, format=line, handlers=[handler])
 
 
-def _file_option(flag: str, name: str, default: Path, text: str) -> Callable[[F], F]:
-    """A ``--flag FILE`` option with a default path shown in ``--help``."""
+def _path_option(
+    flag: str, name: str, default: Path, text: str, *, folder: bool = False
+) -> Callable[[F], F]:
+    """A ``--flag FILE`` (or folder) option with a default path shown in ``--help``."""
     return click.option(
         flag,
         name,
-        type=click.Path(dir_okay=False, path_type=Path),
+        type=click.Path(dir_okay=folder, file_okay=not folder, path_type=Path),
         default=default,
         show_default=True,
         help=text,
     )
 
 
-db_option = _file_option("--db", "db_path", DEFAULT_DB, "Base SQLite de l'inventaire.")
-config_option = _file_option("--config", "config_path", DEFAULT_CONFIG, "Fichier des comptes.")
+db_option = _path_option("--db", "db_path", DEFAULT_DB, "Base SQLite de l'inventaire.")
+config_option = _path_option("--config", "config_path", DEFAULT_CONFIG, "Fichier des comptes.")
 
 
 def common(function: F) -> F:
@@ -303,15 +305,13 @@ def sill_command(source: str, db_path: Path) -> None:
 DEFAULT_OUT = Path("public")
 
 
-def out_option(function: F) -> F:
-    return click.option(
-        "--out",
-        "out_dir",
-        type=click.Path(file_okay=False, path_type=Path),
-        default=DEFAULT_OUT,
-        show_default=True,
-        help="Dossier de publication (remplacé d'un bloc quand la nouvelle publication est prête).",
-    )(function)
+out_option = _path_option(
+    "--out",
+    "out_dir",
+    DEFAULT_OUT,
+    "Dossier de publication (remplacé d'un bloc quand la nouvelle publication est prête).",
+    folder=True,
+)
 
 
 @main.command()
@@ -529,22 +529,10 @@ def _print_urls(app: Any, url: str) -> None:
 
 
 @main.command()
-@click.option(
-    "--db",
-    "db_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=DEMO_DB,
-    show_default=True,
-    help="Base de la démonstration (distincte de celle des parcours réels).",
+@_path_option(
+    "--db", "db_path", DEMO_DB, "Base de la démonstration (distincte de celle des parcours réels)."
 )
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=DEMO_OUT,
-    show_default=True,
-    help="Dossier où publier la démonstration.",
-)
+@_path_option("--out", "out_dir", DEMO_OUT, "Dossier où publier la démonstration.", folder=True)
 @port_option
 @click.option("--once", is_flag=True, help="Parcourir et publier, puis s'arrêter sans servir.")
 @click.option(
