@@ -210,6 +210,18 @@ async def _lookup(
     return found
 
 
+async def _facet_query(facet: Facet, sql: str) -> Any:
+    """``sql`` run with the page's parameters, under the facets' time limit (raises
+    ``QueryInterrupted`` beyond it)."""
+    return await facet.ds.execute(
+        facet.database,
+        sql,
+        facet.params,
+        truncate=False,
+        custom_time_limit=facet.ds.setting("facet_time_limit_ms"),
+    )
+
+
 async def _one_pass(facet: Facet, columns: list[str], size: int) -> dict[str, Counts]:
     """The counts of every column in one query: the filtered rows are read once into a
     temporary table, then grouped per column, ranked as Datasette orders a facet.
@@ -230,13 +242,7 @@ async def _one_pass(facet: Facet, columns: list[str], size: int) -> dict[str, Co
         "(partition by i order by count desc, value) as rank from grouped) "
         f"where rank <= {size + 1} order by i, rank"
     )
-    rows = await facet.ds.execute(
-        facet.database,
-        sql,
-        facet.params,
-        truncate=False,
-        custom_time_limit=facet.ds.setting("facet_time_limit_ms"),
-    )
+    rows = await _facet_query(facet, sql)
     found: dict[str, Counts] = {c: [] for c in columns}
     for i, value, count in rows.rows:
         found[columns[i]].append((value, count))
@@ -251,13 +257,7 @@ async def _per_column(facet: Facet, column: str, size: int) -> Counts | None:
         f"group by {escape_sqlite(column)} order by count desc, value limit {size + 1}"
     )
     try:
-        rows = await facet.ds.execute(
-            facet.database,
-            sql,
-            facet.params,
-            truncate=False,
-            custom_time_limit=facet.ds.setting("facet_time_limit_ms"),
-        )
+        rows = await _facet_query(facet, sql)
     except QueryInterrupted:
         return None
     return [(row["value"], row["count"]) for row in rows.rows]
@@ -446,13 +446,7 @@ class TopicFacet(Facet):  # type: ignore[misc]
                 f"select topic as value, count(*) as count from {TOPICS_TABLE} "  # noqa: S608
                 f"group by topic order by count desc, value limit {size + 1}"
             )
-        rows = await self.ds.execute(
-            self.database,
-            sql,
-            self.params,
-            truncate=False,
-            custom_time_limit=self.ds.setting("facet_time_limit_ms"),
-        )
+        rows = await _facet_query(self, sql)
         return [(row["value"], row["count"]) for row in rows.rows]
 
 
