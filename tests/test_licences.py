@@ -508,3 +508,21 @@ def test_manifest_speaks_only_when_files_say_nothing():
     assert (found.licence, found.source, found.path) == ("ISC", "manifest", "package.json")
     reuse = {"LICENSES/MIT.txt": None, "package.json": '{"license": "ISC"}'}
     assert detect_files(reuse).licence == "MIT"
+
+
+def test_a_hostile_readme_gives_nothing_and_costs_little() -> None:
+    """A README is crawled text like any other: past the size cap, binary, or built to make
+    the section finder work (thousands of licence headings, a list nested thousands deep), it
+    gives no licence, raises nothing and stays cheap."""
+    from crawler.licences.readme import MAX_CHARS, licence_from_readme
+
+    mit = b"## License\n\nThis project is licensed under the MIT License.\n"
+    assert licence_from_readme(mit) is not None  # what the cases below must not give
+    oversized = mit + b"x" * MAX_CHARS
+    binary = bytes(range(256)) * 4096
+    headings = b"## Licence\n" * 40_000
+    nested = b"## Licence\n" + b"".join(b"  " * depth + b"- item\n" for depth in range(3_000))
+    for hostile in (oversized, binary, headings, nested):
+        start = time.thread_time()
+        assert licence_from_readme(hostile) is None
+        assert time.thread_time() - start < 2.0
