@@ -210,15 +210,19 @@ def transfer_sizes(out: Path) -> dict[str, int]:
             fresh.press("#cg-q", "Enter")
             first_query_ms = settle(fresh, started, default)
             fresh.close()
-            # first search: a shared URL carrying a query, in a fresh browser (nothing cached):
-            # the page, its assets and Pagefind
-            page = watch(browser.new_context().new_page())
-            started = time.monotonic()
-            page.goto(base + "depots/index.html?q=donnees", wait_until="commit")
-            shared_ms = settle(page, started, default)
-            page.wait_for_load_state("networkidle")
-            page.wait_for_timeout(500)
-            first = size(taken(page))
+
+            def shared(query: str, unlike: str) -> tuple[object, int, int]:
+                """A shared URL carrying ``query``, in a fresh browser (nothing cached): the
+                page, its results, and the bytes of all it fetched (assets and Pagefind)."""
+                page = watch(browser.new_context().new_page())
+                started = time.monotonic()
+                page.goto(base + f"depots/index.html?{query}", wait_until="commit")  # type: ignore[attr-defined]
+                ms = settle(page, started, unlike)
+                page.wait_for_load_state("networkidle")  # type: ignore[attr-defined]
+                page.wait_for_timeout(500)  # type: ignore[attr-defined]
+                return page, ms, size(taken(page))
+
+            page, shared_ms, first = shared("q=donnees", default)
             page.fill("#cg-q", "carte")
             started = time.monotonic()
             page.press("#cg-q", "Enter")
@@ -230,14 +234,8 @@ def transfer_sizes(out: Path) -> dict[str, int]:
             sorted_ms = settle(page, started)
             page.wait_for_timeout(500)
             sorted_size = size(taken(page))
-            # a first search that is sorted: a shared URL with a query and a sort, fresh browser
-            page = watch(browser.new_context().new_page())
-            started = time.monotonic()
-            page.goto(base + "depots/index.html?q=donnees&tri=etoiles", wait_until="commit")
-            first_sorted_ms = settle(page, started, default)
-            page.wait_for_load_state("networkidle")
-            page.wait_for_timeout(500)
-            first_sorted = size(taken(page))
+            # a first search that is sorted too
+            _, first_sorted_ms, first_sorted = shared("q=donnees&tri=etoiles", default)
             browser.close()
     finally:
         server.shutdown()
