@@ -4,6 +4,7 @@ text, feeds, the search index's records, and the reuse of unchanged pages."""
 from __future__ import annotations
 
 import gzip
+import json
 import re
 import shutil
 import sqlite3
@@ -225,10 +226,74 @@ def test_a_repository_is_indexed_from_its_record_not_its_page(built):
     assert sorts == {"score", "activite", "etoiles"}
     assert record.count(f"~{path}</span>") == 3  # sort keys end with the page path
     assert any("data-pagefind-body" in a for _, a in tags) and len(record) < len(page.read_text())
+    # filters, metadata and sort keys are not words of the index (the score's explanation
+    # would make every record match "licence"); language and licence are, as text
+    hidden = next(a for t, a in tags if t == "div" and "hidden" in a)
+    assert "data-pagefind-ignore" in hidden
+    assert f"<p>{view['language']} {view['licence_label']}</p>" in record
     search = parse(out / "depots/index.html").tags
     bundles = next(a["data-bundles"] for t, a in search if t == "form").split()
     assert bundles == sorted({f"pagefind/depots/{site.shard_of(o)}/" for o in owners(db_path)})
     assert all((out / "depots" / ".." / b / "pagefind-entry.json").is_file() for b in bundles)
+
+
+def pagefind_file(path: Path) -> object:
+    """A Pagefind index file's content: gzip, a signature, then CBOR (or JSON, a fragment)."""
+    import cbor2
+
+    raw = gzip.decompress(path.read_bytes())
+    assert raw.startswith(site.PAGEFIND_SIGNATURE)
+    body = raw[len(site.PAGEFIND_SIGNATURE) :]
+    return json.loads(body) if path.suffix == ".pf_fragment" else cbor2.loads(body)
+
+
+def sort_key(fragment: object, field: str) -> tuple[str, str]:
+    """A repository's sort key as its record gives it (value as text, then the page's path),
+    read back from its Pagefind fragment."""
+    assert isinstance(fragment, dict)
+    value = fragment["meta"].get(field) or ""
+    text = (value or "0000") if field == "activity" else site.sort_key(int(value or 0))
+    return text, unquote(fragment["url"]).split("/depots/", 1)[1]
+
+
+def test_repository_sorts_are_rank_files_not_metadata(built):
+    """Each repository bundle's metadata (fetched by every search) holds no sort; each sort is
+    in rank files: every page of the bundle once, best first by the record's sort key (value,
+    then the page's path), in ranges of the planned sizes, the last one marked."""
+    _, out, _ = built
+    bundles = sorted((out / "pagefind" / "depots").iterdir())
+    assert len(bundles) == site.SHARDS
+    for bundle in bundles:
+        entry = json.loads((bundle / "pagefind-entry.json").read_text(encoding="utf-8"))
+        language = entry["languages"]["fr"]
+        meta = pagefind_file(bundle / f"pagefind.{language['hash']}.pf_meta")
+        assert isinstance(meta, list) and meta[4] == []
+        assert len(list(bundle.glob("*.pf_meta"))) == 1
+        pages = {page_id for page_id, _ in meta[1]}
+        assert len(pages) == language["page_count"]
+        fragments = {
+            page_id: pagefind_file(bundle / "fragment" / f"{page_id}.pf_fragment")
+            for page_id in pages
+        }
+        for sort, field in (("score", "score"), ("etoiles", "stars"), ("activite", "activity")):
+            ids: list[str] = []
+            for k in range(len(site.RANK_RANGES) + 1):
+                part = json.loads((bundle / site.RANKS / f"{sort}.{k}.json").read_text())
+                if k < len(site.RANK_RANGES):
+                    assert len(part["ids"]) == site.RANK_RANGES[k] or part["last"]
+                ids += part["ids"]
+                if part["last"]:
+                    break
+            assert not (bundle / site.RANKS / f"{sort}.{k + 1}.json").exists()
+            assert sorted(ids) == sorted(pages)
+
+            keys = {page_id: sort_key(fragment, field) for page_id, fragment in fragments.items()}
+            assert ids == sorted(ids, key=keys.__getitem__, reverse=True), bundle.name
+    sill = out / "pagefind" / "sill"
+    entry = json.loads((sill / "pagefind-entry.json").read_text(encoding="utf-8"))
+    meta = pagefind_file(sill / f"pagefind.{entry['languages']['fr']['hash']}.pf_meta")
+    assert isinstance(meta, list) and {name for name, _ in meta[4]} == {"utilisateurs", "nom"}
+    assert not (sill / site.RANKS).exists()
 
 
 def owners(db_path: Path) -> set[str]:

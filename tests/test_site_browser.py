@@ -384,9 +384,29 @@ def test_filters_and_sort_combine_across_shards(served, page):
     results(page)
     assert found(page) == len(wanted)
     paths = shown(page, len(wanted))
-    assert sorted(paths) == sorted(wanted)  # every one of them, whatever its shard
-    stars = [rows[p]["stars"] or 0 for p in paths]
-    assert stars == sorted(stars, reverse=True)
+    # every one of them, whatever its shard, in the order of the sort key (stars, then path)
+    assert paths == sorted(wanted, key=lambda p: (rows[p]["stars"] or 0, p), reverse=True)
+
+
+def test_a_sort_fetches_only_the_rank_files_it_needs(served, browser):
+    """A search without a sort fetches no rank file (the bundles' metadata holds no sort); a
+    sorted listing's first page fetches, per bundle, the first range of that sort only."""
+    db_path, _, url = served
+    rows = by_page(db_path)
+    context = browser.new_context()
+    page = context.new_page()
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(urlsplit(request.url).path))
+    page.goto(url + "depots/index.html?q=archifiltre")
+    results(page)
+    assert "pagefind/depots/0/pagefind.js" in " ".join(requested)
+    assert not [u for u in requested if "/rangs/" in u]
+    shards = sorted({r["shard"] for r in rows.values()})
+    page.goto(url + "depots/index.html?tri=etoiles")
+    results(page)
+    ranks = sorted(u.split("/pagefind/", 1)[1] for u in requested if "/rangs/" in u)
+    assert ranks == [f"depots/{shard}/rangs/etoiles.0.json" for shard in shards]
+    context.close()
 
 
 def test_a_query_finds_repositories_in_every_shard(served, page):

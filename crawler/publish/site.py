@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import gzip
 import hashlib
 import heapq
 import json
@@ -75,7 +76,7 @@ def dsfr_dist() -> Path:
 
 MANIFEST = "manifest.json"
 #: Bumped when the renderer changes in a way the templates' hash does not show.
-RENDERER_VERSION = "2"
+RENDERER_VERSION = "3"
 #: Marianne faces shipped with the site: Regular and Bold only (preloaded); others synthesised.
 FONTS = ("Marianne-Regular.woff2", "Marianne-Bold.woff2")
 FEED_SIZE = 50
@@ -111,6 +112,13 @@ SHARDS = 8
 SEARCH = "pagefind"
 #: Added to a number in a sort key, so a negative score sorts as text too.
 SORT_OFFSET = 10**9
+#: A repository shard's sorts, taken out of Pagefind's metadata (which every search fetches)
+#: into rank files fetched only for a sorted search: ``rangs/<sort>.<k>.json`` holds the page
+#: ids of the k-th range of ranks, best first, of these sizes; the last range holds the rest
+#: (a shard smaller than the sizes has fewer files: the one that reaches its end says so).
+RANK_RANGES = (256, 1024, 4096)
+#: Folder of a shard's rank files.
+RANKS = "rangs"
 #: What a repository's index record shows (``_record_depot.html``); all of it is in its page's key.
 RECORD_KEYS = (
     "name",
@@ -1321,6 +1329,65 @@ def _link_trees(source: Path, target: Path, names: list[str]) -> None:
                 shutil.copytree(source / member, target / member, copy_function=os.link)
 
 
+#: What starts every Pagefind index file, before its CBOR.
+PAGEFIND_SIGNATURE = b"pagefind_dcd"
+
+
+def split_sorts(bundle: Path) -> None:
+    """Move a bundle's sorts out of Pagefind's metadata into rank files.
+
+    Every search fetches the metadata of every shard; with three sorts of 50,000 repositories
+    it was about half of a first search's weight (each sort is a permutation of the pages).
+    The metadata is written again without its sorts (under a new name, the bundle's
+    ``pagefind-entry.json`` pointing to it), and each sort's pages, best first, as ids in
+    ``RANK_RANGES`` files that a sorted search fetches one after the other while it needs
+    them (``site/static/search.js``).
+    """
+    import cbor2
+
+    entry_path = bundle / "pagefind-entry.json"
+    entry = json.loads(entry_path.read_text(encoding="utf-8"))
+    ranks = bundle / RANKS
+    ranks.mkdir(exist_ok=True)
+    for code, language in entry["languages"].items():
+        meta_path = bundle / f"pagefind.{language['hash']}.pf_meta"
+        raw = gzip.decompress(meta_path.read_bytes())
+        if not raw.startswith(PAGEFIND_SIGNATURE):
+            raise SiteError(f"métadonnées Pagefind illisibles : {meta_path}")
+        meta = cbor2.loads(raw[len(PAGEFIND_SIGNATURE) :])
+        # Pagefind 1.5's metadata: version, pages ([id, words]), index chunks, filters, sorts
+        # ([name, page numbers in ascending order]), metadata fields.
+        if not (isinstance(meta, list) and len(meta) > 4 and isinstance(meta[4], list)):
+            raise SiteError(
+                f"métadonnées Pagefind d'un format inattendu : {meta_path} (Pagefind "
+                f"{version('pagefind_bin')} ; ce code lit celles de Pagefind 1.5)"
+            )
+        pages, sorts = meta[1], meta[4]
+        for name, order in sorts:
+            ids = [pages[number][0] for number in reversed(order)]
+            start, k = 0, 0
+            while True:
+                end = start + RANK_RANGES[k] if k < len(RANK_RANGES) else len(ids)
+                part = {"ids": ids[start:end], "last": end >= len(ids)}
+                (ranks / f"{name}.{k}.json").write_text(
+                    json.dumps(part, separators=(",", ":")), encoding="utf-8"
+                )
+                if part["last"]:
+                    break
+                start, k = end, k + 1
+        meta[4] = []
+        lean = PAGEFIND_SIGNATURE + cbor2.dumps(meta)
+        digest = hashlib.sha256(lean).hexdigest()[:10]
+        new_hash = f"{code}_{digest}"
+        (bundle / f"pagefind.{new_hash}.pf_meta").write_bytes(gzip.compress(lean, mtime=0))
+        if new_hash != language["hash"]:
+            meta_path.unlink()
+        language["hash"] = new_hash
+    entry_path.write_text(
+        json.dumps(entry, ensure_ascii=False, separators=(",", ":")), encoding="utf-8"
+    )
+
+
 def _index(  # noqa: PLR0917 (one private caller, in order)
     out: Path,
     previous: Path | None,
@@ -1391,6 +1458,8 @@ def _index(  # noqa: PLR0917 (one private caller, in order)
                 raise SiteError(
                     f"l'indexation Pagefind de {name} a échoué : {result.stderr.strip()[-500:]}"
                 )
+            if name.startswith("depots/"):
+                split_sorts(search / name)
 
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             for _ in pool.map(run, todo):

@@ -3,10 +3,14 @@
 //
 // The repositories' index is split into bundles (shards, by organisation), merged here with
 // Pagefind's mergeIndex; each bundle gets a synthetic "shard" filter. Pagefind orders merged
-// results by their score, and with a sort a result's score is its rank within its own bundle
-// (checked in Pagefind 1.5.2's pagefind.js: `results.flat().sort((a, b) => b.score - a.score)`),
-// so a sorted search runs once per bundle and the bundles' lists are merged on the sort value.
-// Relevance and filter counts combine as Pagefind combines them (scores compared, counts added).
+// results by their score; relevance and filter counts combine as Pagefind combines them.
+//
+// Sorts: a repository bundle's metadata holds no sort (every search fetches every bundle's
+// metadata, and three sorts of 50,000 pages were half a first search's weight). Each bundle
+// has, per sort, its page ids best first in rank files (``rangs/<sort>.<k>.json``, growing
+// ranges, the last marked), fetched one after the other only while a sorted search needs
+// them; a bundle with few results is sorted from the results' own data. The bundles' lists
+// are then merged on the sort value. The SILL, one small bundle, uses Pagefind's own sorts.
 //
 // The default view (no query, no filter, by score) is in the page as built: Pagefind is
 // loaded only for a query, a filter, a sort, a shared URL carrying one, or more rows.
@@ -30,7 +34,10 @@ const bundles = (form.dataset.bundles || "").split(" ").filter(Boolean);
 // page's path): text, never two alike, so the merge gives the order of a single index.
 const OFFSET = 1e9;
 const number = (value) => String(Number(value || 0) + OFFSET).padStart(12, "0");
-const path = (item) => item.url.slice(item.url.lastIndexOf("/depots/") + 1);
+const path = (item) => {
+  const tail = item.url.slice(item.url.lastIndexOf("/depots/") + 1);
+  try { return decodeURIComponent(tail); } catch { return tail; } // as the build wrote it
+};
 const SORTS = {
   score: (item) => `${number(item.meta.score)}~${path(item)}`,
   etoiles: (item) => `${number(item.meta.stars)}~${path(item)}`,
@@ -69,36 +76,96 @@ class Plain {
   }
 }
 
-// Each bundle's sorted results, merged on the sort value: only the heads are loaded.
+// A bundle's results with a sort's rank files: below FEW results, their data is loaded and
+// sorted; otherwise the rank files are read, best ranks first, until the rank asked is known.
+const FEW = 12;
+const rankFiles = new Map();
+
+function rankFile(bundle, key, k) {
+  const url = new URL(`${bundle}rangs/${key}.${k}.json`, base).href;
+  if (!rankFiles.has(url)) {
+    rankFiles.set(url, fetch(url).then((answer) => {
+      if (!answer.ok) throw new Error(`${url}: ${answer.status}`);
+      return answer.json();
+    }));
+  }
+  return rankFiles.get(url);
+}
+
+const item = (result) => ({ result, data: null, load() { return (this.data ??= result.data()); } });
+
+class Ranked {
+  constructor(found, bundle, key) {
+    this.found = found.map(item);
+    this.byId = new Map(this.found.map((entry) => [entry.result.id, entry]));
+    this.bundle = bundle;
+    this.key = key;
+    this.ordered = [];
+    this.range = 0;
+    this.growing = null;
+    this.done = found.length === 0;
+  }
+  async at(i) {
+    while (this.ordered.length <= i && !this.done) {
+      // one growth at a time: the merge asks for a list's next head while it reads another
+      this.growing ??= this.grow().finally(() => { this.growing = null; });
+      await this.growing;
+    }
+    return this.ordered[i] || null;
+  }
+  async grow() {
+    if (this.found.length <= FEW) {
+      const data = await Promise.all(this.found.map((entry) => entry.load()));
+      const value = SORTS[this.key];
+      const keyed = this.found.map((entry, i) => [value(data[i]), entry]);
+      keyed.sort((a, b) => (a[0] < b[0] ? 1 : a[0] > b[0] ? -1 : 0));
+      this.ordered = keyed.map(([, entry]) => entry);
+      this.done = true;
+      return;
+    }
+    const part = await rankFile(this.bundle, this.key, this.range);
+    this.range += 1;
+    for (const id of part.ids) {
+      const entry = this.byId.get(id);
+      if (entry) {
+        this.ordered.push(entry);
+        this.byId.delete(id);
+      }
+    }
+    if (part.last) {
+      this.ordered.push(...this.byId.values()); // none, unless a rank file is out of date
+      this.byId.clear();
+      this.done = true;
+    }
+  }
+}
+
+// Each bundle's sorted results, merged on the sort value: only the heads' data is loaded.
 class Merged {
-  constructor(lists, key, direction) {
-    this.args = [lists, key, direction];
-    this.lists = lists.map((found) => ({ found, position: 0, head: null }));
-    this.length = lists.reduce((sum, found) => sum + found.length, 0);
+  constructor(found, key) {
+    this.args = [found, key];
+    this.lists = found.map((results, i) => ({ ranked: new Ranked(results, bundles[i], key), position: 0 }));
+    this.length = found.reduce((sum, results) => sum + results.length, 0);
     this.value = SORTS[key];
-    this.sign = direction === "asc" ? 1 : -1;
   }
   fresh() { return new Merged(...this.args); }
-  head(list) {
-    if (!list.head && list.position < list.found.length) list.head = list.found[list.position].data();
-    return list.head;
+  async head(list) {
+    const entry = await list.ranked.at(list.position);
+    return entry && { entry, data: await entry.load() };
   }
   async take(n) {
     const out = [];
     while (out.length < n) {
-      const live = this.lists.filter((list) => list.position < list.found.length);
-      if (!live.length) break;
-      const heads = await Promise.all(live.map((list) => this.head(list)));
-      let best = 0;
-      for (let i = 1; i < live.length; i++) {
-        const a = this.value(heads[i]);
-        const b = this.value(heads[best]);
-        if ((a < b ? -1 : a > b ? 1 : 0) * this.sign < 0) best = i;
+      const heads = await Promise.all(this.lists.map((list) => this.head(list)));
+      let best = -1;
+      for (let i = 0; i < heads.length; i++) {
+        if (!heads[i]) continue;
+        if (best < 0 || this.value(heads[i].data) > this.value(heads[best].data)) best = i;
       }
-      out.push(heads[best]);
-      live[best].position += 1;
-      live[best].head = null;
-      this.head(live[best]); // fetch its next one meanwhile
+      if (best < 0) break;
+      out.push(heads[best].data);
+      this.lists[best].position += 1;
+      this.head(this.lists[best]); // fetch its next one meanwhile
     }
     return out;
   }
@@ -106,18 +173,19 @@ class Merged {
 
 async function find(term, filters, key, direction) {
   const pf = await load();
-  const options = { filters };
-  if (key) options.sort = { [key]: direction };
   if (!key || bundles.length < 2) {
+    const options = { filters };
+    if (key) options.sort = { [key]: direction };
     const search = await pf.search(term, options);
     return search && new Plain(search.results);
   }
+  // Repositories, sorted (best first: every repository sort is descending).
   const searches = await Promise.all(bundles.map((_, i) => pf.search(
     term,
-    { ...options, filters: { ...filters, shard: String(i) } },
+    { filters: { ...filters, shard: String(i) } },
   )));
   if (searches.some((search) => !search)) return null;
-  return new Merged(searches.map((search) => search.results), key, direction);
+  return new Merged(searches.map((search) => search.results), key);
 }
 
 function isDefault() {
