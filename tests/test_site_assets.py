@@ -56,8 +56,11 @@ def needs(selector: str) -> tuple[set[str], list[str]]:
 
 
 def matchable(selector: str, used: set[str]) -> bool:
+    """Whether an element of the pages can match ``selector``, as far as its classes tell (and
+    its theme: ``used`` holds ``data-fr-theme`` when a page can switch to the dark one)."""
     names, prefixes = needs(selector)
-    return names <= used and all(any(u.startswith(p) for u in used) for p in prefixes)
+    themed = "[data-fr-theme" not in _NOT.sub("", selector) or "data-fr-theme" in used
+    return themed and names <= used and all(any(u.startswith(p) for u in used) for p in prefixes)
 
 
 @pytest.fixture(scope="module")
@@ -68,13 +71,17 @@ def built(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def used(built):
-    """Every ``fr-`` class of every page of the site, and those our search script adds."""
+    """Every ``fr-`` class of every page of the site, and those our search script adds (and
+    ``data-fr-theme`` if a page carries the DSFR's theme switch)."""
     names: set[str] = set()
     pages = list(built.rglob("*.html"))
     assert len(pages) > 1000
     for page in pages:
-        for value in _CLASS_ATTRIBUTE.findall(page.read_text(encoding="utf-8")):
+        html = page.read_text(encoding="utf-8")
+        for value in _CLASS_ATTRIBUTE.findall(html):
             names.update(n for n in value.split() if n.startswith("fr-"))
+        if "data-fr-scheme" in html or "data-fr-theme" in html:
+            names.add("data-fr-theme")
     script = (built / "assets" / "search.js").read_text(encoding="utf-8")
     names.update(re.findall(r"(?<![\w-])fr-[\w-]+", script))
     return names

@@ -7,9 +7,11 @@ cascade) and every rule that does not name a class (the core's elements and vari
 needs no list of components and their dependencies to keep up to date.
 
 A selector is kept when each DSFR class it needs an element to carry (not those under
-``:not()``) is one the pages may carry (``DsfrUse``), and each ``[class^=fr-icon-]``-like
-attribute test matches a class the pages may carry; a rule is kept with its selectors kept,
-and a group (``@media``…) with its rules kept.
+``:not()``) is one the pages may carry (``DsfrUse``), each ``[class^=fr-icon-]``-like
+attribute test matches a class the pages may carry, and it tests no ``data-fr-theme`` unless
+the pages can have one (the dark theme needs the DSFR's scheme JS and a ``data-fr-scheme``
+attribute); a rule is kept with its selectors kept, and a group (``@media``…) with its rules
+kept.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ class DsfrUse:
     """Names a template completes (``fr-badge--{{ kind }}`` gives ``fr-badge--``)."""
     states: frozenset[str]
     """Modifiers the DSFR's JS puts on a block of the page (``fr-collapse--expanded``)."""
+    themed: bool = False
+    """Whether the pages can switch theme (``data-fr-scheme``, which sets ``data-fr-theme``)."""
 
     def has(self, name: str) -> bool:
         if name in self.names or name.startswith(self.prefixes):
@@ -58,11 +62,13 @@ def use(texts: Iterable[str], scripts: str) -> DsfrUse:
     """The classes that ``texts`` (templates, our scripts) name, and those the DSFR's JS
     ``scripts`` builds from unprefixed strings (``ns.selector("collapsing")``, a disclosure's
     ``selector + "--" + "expanded"``)."""
+    texts = list(texts)
     named = {name for text in texts for name in _NAME.findall(text)}
     words = {w for s in _JS_STRING.finditer(scripts) for w in re.findall(r"[\w-]+", s.group(0))}
     names = {n for n in named if not n.endswith("-")} | {f"fr-{w}" for w in words}
     prefixes = tuple(sorted(n for n in named if n.endswith("-")))
-    return DsfrUse(frozenset(names), prefixes, frozenset(words))
+    themed = any("data-fr-scheme" in t or "data-fr-theme" in t for t in texts)
+    return DsfrUse(frozenset(names), prefixes, frozenset(words), themed)
 
 
 def trim(css: str, use: DsfrUse, *, top: bool = True) -> str:
@@ -130,6 +136,8 @@ def _matchable(selector: str, use: DsfrUse) -> bool:
             depth += {"(": 1, ")": -1}.get(selector[end], 0)
             end += 1
         selector = selector[: match.start()] + selector[end:]
+    if "[data-fr-theme" in selector and not use.themed:
+        return False
     return all(use.has(name) for name in classes(selector)) and all(
         use.has_prefixed(prefix) for prefix in _CLASS_TEST.findall(selector)
     )
