@@ -23,28 +23,38 @@ pytestmark = pytest.mark.skipif(
 
 _CLASS_ATTRIBUTE = re.compile(r'\sclass="([^"]*)"')
 _STRING = re.compile(r"\"(?:[^\"\\]|\\.)*\"")
-_PRELUDE = re.compile(r"([^{};]+)\{")
+_RULE = re.compile(r"([^{};]+)\{([^{}]*)\}")
+_VAR = re.compile(r"var\((--[\w-]+)")
 _NOT = re.compile(r":not\((?:[^()]|\([^()]*\))*\)")
 _SELECTOR_CLASS = re.compile(r"\.(fr-(?:[\w-]|\\.)+)")
 _CLASS_TEST = re.compile(r"\[class[\^*|~]?=[\"']?\s?(fr-[\w-]*)")
 
 
-def selectors(css: str) -> Counter[str]:
-    """Every selector of a stylesheet's style rules (in or out of ``@media``), counted."""
-    found: Counter[str] = Counter()
+def rules(css: str) -> list[tuple[list[str], list[tuple[str, str]]]]:
+    """A stylesheet's style rules (in or out of ``@media``): their selectors, their
+    declarations (property, value)."""
+    found = []
     # strings that could hide a brace (data: URLs) blanked, those of selectors kept
     css = _STRING.sub(lambda m: '""' if re.search("[{};]", m.group()) else m.group(), css)
     css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
-    for prelude in (p.strip() for p in _PRELUDE.findall(css)):
+    for raw, body in _RULE.findall(css):
+        prelude = raw.strip()
         if prelude.startswith("@") or not prelude:
             continue
-        depth, start = 0, 0
+        split, depth, start = [], 0, 0
         for i, char in enumerate(prelude + ","):
             depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(char, 0)
             if char == "," and depth == 0:
-                found[prelude[start:i]] += 1
+                split.append(prelude[start:i])
                 start = i + 1
+        declarations = [d.split(":", 1) for d in body.split(";") if ":" in d]
+        found.append((split, [(name.strip(), value) for name, value in declarations]))
     return found
+
+
+def selectors(css: str) -> Counter[str]:
+    """Every selector of a stylesheet's style rules, counted."""
+    return Counter(s for split, _ in rules(css) for s in split)
 
 
 def needs(selector: str) -> tuple[set[str], list[str]]:
@@ -89,12 +99,19 @@ def used(built):
 
 def test_every_dsfr_rule_a_page_can_match_is_shipped(built, used):
     """Each selector of the whole DSFR stylesheet that the pages' classes can match (an element
-    carrying every class it names) is in the shipped one, as many times: no class a page uses
-    lost its style. (A class whose every DSFR selector also needs a class no page has, such as
+    carrying every class it names) is in the shipped one, as many times, when its rule sets
+    more than custom properties (those are checked below): no class a page uses lost its
+    style. (A class whose every DSFR selector also needs a class no page has, such as
     ``fr-table--sm`` without the 1.12 table markup, styles nothing in either.)"""
-    full = selectors((DIST / "dsfr.min.css").read_text(encoding="utf-8"))
+    full = rules((DIST / "dsfr.min.css").read_text(encoding="utf-8"))
     shipped = selectors((built / "assets" / "dsfr" / "dsfr.min.css").read_text(encoding="utf-8"))
-    wanted = {s: n for s, n in full.items() if matchable(s, used)}
+    wanted = Counter(
+        s
+        for split, declarations in full
+        if any(not name.startswith("--") for name, _ in declarations)
+        for s in split
+        if matchable(s, used)
+    )
     assert {"fr-header", "fr-btn--menu", "fr-h5", "fr-text--sm", "fr-badge--success"} <= used
     for name in ("fr-header__menu", "fr-btn--menu", "fr-h5", "fr-text--sm", "fr-badge--success"):
         assert any(name in needs(s)[0] for s in wanted), name
@@ -102,6 +119,36 @@ def test_every_dsfr_rule_a_page_can_match_is_shipped(built, used):
     styled = {c for s in wanted for c in needs(s)[0]}
     shipped_classes = {c for s in shipped for c in needs(s)[0]}
     assert sorted(styled - shipped_classes) == []
+
+
+def test_every_custom_property_read_is_shipped(built, used):
+    """The DSFR's custom properties (its colours, spacings…) that something shipped reads with
+    ``var()`` (the shipped DSFR, our site.css, the DSFR's JS, which sets and reads a few) are
+    set by the shipped stylesheet wherever the whole one sets them on a selector the pages can
+    match; none is left unset."""
+    folder = built / "assets" / "dsfr"
+    css = (folder / "dsfr.min.css").read_text(encoding="utf-8")
+    readers = css + (built / "assets" / "site.css").read_text(encoding="utf-8")
+    read = set(_VAR.findall(readers))
+    read |= set(re.findall(r"--[\w-]+", (folder / "dsfr.module.min.js").read_text("utf-8")))
+    assert {"--text-mention-grey", "--background-action-high-blue-france"} <= read
+    shipped = {(s, n) for split, declared in rules(css) for s in split for n, _ in declared}
+    full = rules((DIST / "dsfr.min.css").read_text(encoding="utf-8"))
+    wanted = {
+        (s, name)
+        for split, declarations in full
+        for s in split
+        if matchable(s, used)
+        for name, _ in declarations
+        if name in read
+    }
+    assert (":root", "--text-mention-grey") in wanted
+    assert sorted(wanted - shipped) == []
+    # and no var() of the shipped DSFR or of site.css names a property the DSFR sets but the
+    # shipped stylesheet does not
+    declared = {n for _, declarations in full for n, _ in declarations if n.startswith("--")}
+    unset = set(_VAR.findall(readers)) & declared - {n for _, n in shipped}
+    assert sorted(unset) == []
 
 
 def test_only_what_the_pages_use_is_shipped(built, used):

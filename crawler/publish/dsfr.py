@@ -11,7 +11,7 @@ A selector is kept when each DSFR class it needs an element to carry (not those 
 attribute test matches a class the pages may carry, and it tests no ``data-fr-theme`` unless
 the pages can have one (the dark theme needs the DSFR's scheme JS and a ``data-fr-scheme``
 attribute); a rule is kept with its selectors kept, and a group (``@media``…) with its rules
-kept.
+kept. Then the custom properties nothing reads (most of the DSFR's colour tokens) are dropped.
 """
 
 from __future__ import annotations
@@ -141,3 +141,34 @@ def _matchable(selector: str, use: DsfrUse) -> bool:
     return all(use.has(name) for name in classes(selector)) and all(
         use.has_prefixed(prefix) for prefix in _CLASS_TEST.findall(selector)
     )
+
+
+#: A custom property's declaration: its name, its value (strings in it may hold ``;`` or ``}``).
+_DECLARATION = re.compile(
+    r"(?<=[{;])(--[\w-]+):((?:\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|[^;}\"'])*);?"
+)
+_VARIABLE = re.compile(r"--[\w-]+")
+_VAR = re.compile(r"var\(\s*(--[\w-]+)")
+#: A rule left empty, after what ends the previous one (a comment is never part of it).
+_EMPTY = re.compile(r"(^|[{};]|\*/)((?:(?!\*/)[^{};])*)\{\}")
+
+
+def prune_variables(css: str, readers: Iterable[str]) -> str:
+    """``css`` without the custom properties nothing reads: no ``var()`` of its other
+    declarations, none of ``readers`` (our stylesheet, the DSFR's JS, which sets and reads a
+    few), directly or through other custom properties; rules left empty are dropped."""
+    values: dict[str, set[str]] = {}
+    for declaration in _DECLARATION.finditer(css):
+        values.setdefault(declaration.group(1), set()).update(_VAR.findall(declaration.group(2)))
+    live = set(_VAR.findall(_DECLARATION.sub("", css)))
+    live.update(name for text in readers for name in _VARIABLE.findall(text))
+    stack = list(live)
+    while stack:
+        for name in values.get(stack.pop(), ()):
+            if name not in live:
+                live.add(name)
+                stack.append(name)
+    css = _DECLARATION.sub(lambda d: d.group(0) if d.group(1) in live else "", css)
+    while (pruned := _EMPTY.sub(r"\1", css)) != css:
+        css = pruned
+    return css

@@ -1270,8 +1270,9 @@ def _entry(summary: Row) -> Row:
 
 def copy_assets(out: Path, dist: Path | None = None) -> None:
     """Copy what the pages use of the DSFR (its CSS trimmed to the classes our templates and
-    scripts name and of the fonts not shipped, the files that CSS references, Marianne Regular
-    and Bold, its JS core and the ``DSFR_SCRIPTS`` components) and our own static files."""
+    scripts name, of the custom properties nothing reads and of the fonts not shipped, the files
+    that CSS references, Marianne Regular and Bold, its JS core and the ``DSFR_SCRIPTS``
+    components) and our own static files."""
     dist = dist or dsfr_dist()
     if not (dist / "dsfr.min.css").is_file():
         raise DsfrMissing(
@@ -1302,6 +1303,8 @@ def copy_assets(out: Path, dist: Path | None = None) -> None:
     css = re.sub(r"/\*# sourceMappingURL=[^*]*\*/", "", css)
     ours = [p for p in sorted(TEMPLATES.iterdir()) if p.is_file()] + sorted(STATIC.glob("*.js"))
     css = dsfr.trim(css, dsfr.use((p.read_text(encoding="utf-8") for p in ours), module))
+    readers = [p.read_text(encoding="utf-8") for p in sorted(STATIC.iterdir()) if p.is_file()]
+    css = dsfr.prune_variables(css, [*readers, module])
     (target / "dsfr.min.css").write_text(css, encoding="utf-8")
     for reference in sorted(set(re.findall(r"url\(([^)\"']+)\)", css))):
         if reference.startswith("data:"):
