@@ -46,6 +46,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from crawler.publish import dsfr
 from crawler.publish import site_data as data
 from crawler.publish.site_data import ACTIVITY_LABELS, UNKNOWN, Row, safe_url
 from crawler.resources import site_dir
@@ -79,6 +80,11 @@ MANIFEST = "manifest.json"
 RENDERER_VERSION = "3"
 #: Marianne faces shipped with the site: Regular and Bold only (preloaded); others synthesised.
 FONTS = ("Marianne-Regular.woff2", "Marianne-Bold.woff2")
+#: The DSFR components whose JS the pages need, after its core, in the DSFR bundle's order: the
+#: breadcrumb's collapse, the header's menu (a modal) and its navigation, the tables' scroll
+#: shadows. The others act on markup the pages do not have (equisized buttons, dismissible
+#: tags, download cards and tiles…).
+DSFR_SCRIPTS = ("breadcrumb", "modal", "navigation", "header", "table")
 FEED_SIZE = 50
 #: Repository pages sent to a worker at a time.
 BATCH = 500
@@ -1271,8 +1277,10 @@ def _entry(summary: Row) -> Row:
 
 
 def copy_assets(out: Path, dist: Path | None = None) -> None:
-    """Copy what the pages use of the DSFR (its CSS trimmed of the fonts not shipped, the icons
-    it references, Marianne Regular and Bold, its JS module) and our own static files."""
+    """Copy what the pages use of the DSFR (its CSS trimmed to the classes our templates and
+    scripts name, of the custom properties nothing reads and of the fonts not shipped, the files
+    that CSS references, Marianne Regular and Bold, its JS core and the ``DSFR_SCRIPTS``
+    components) and our own static files."""
     dist = dist or dsfr_dist()
     if not (dist / "dsfr.min.css").is_file():
         raise DsfrMissing(
@@ -1281,6 +1289,15 @@ def copy_assets(out: Path, dist: Path | None = None) -> None:
         )
     target = out / "assets" / "dsfr"
     target.mkdir(parents=True, exist_ok=True)
+    scripts = [dist / "core" / "core.module.min.js"]
+    scripts += [dist / "component" / name / f"{name}.module.min.js" for name in DSFR_SCRIPTS]
+    # One module of several: each file declares its own top-level names (``const
+    # e=window.dsfr``), so each gets a block of its own.
+    module = "\n".join(
+        "{\n" + re.sub(r"//# sourceMappingURL=\S+", "", path.read_text(encoding="utf-8")) + "\n}"
+        for path in scripts
+    )
+    (target / "dsfr.module.min.js").write_text(module, encoding="utf-8")
     css = (dist / "dsfr.min.css").read_text(encoding="utf-8")
 
     def keep_font(match: re.Match[str]) -> str:
@@ -1292,6 +1309,10 @@ def copy_assets(out: Path, dist: Path | None = None) -> None:
 
     css = re.sub(r"@font-face\{[^}]*\}", keep_font, css)
     css = re.sub(r"/\*# sourceMappingURL=[^*]*\*/", "", css)
+    ours = [p for p in sorted(TEMPLATES.iterdir()) if p.is_file()] + sorted(STATIC.glob("*.js"))
+    css = dsfr.trim(css, dsfr.use((p.read_text(encoding="utf-8") for p in ours), module))
+    readers = [p.read_text(encoding="utf-8") for p in sorted(STATIC.iterdir()) if p.is_file()]
+    css = dsfr.prune_variables(css, [*readers, module])
     (target / "dsfr.min.css").write_text(css, encoding="utf-8")
     for reference in sorted(set(re.findall(r"url\(([^)\"']+)\)", css))):
         if reference.startswith("data:"):
@@ -1300,9 +1321,6 @@ def copy_assets(out: Path, dist: Path | None = None) -> None:
         if source.is_file():
             (target / reference).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target / reference)
-    module = (dist / "dsfr.module.min.js").read_text(encoding="utf-8")
-    module = re.sub(r"//# sourceMappingURL=\S+", "", module)
-    (target / "dsfr.module.min.js").write_text(module, encoding="utf-8")
     (target / "favicon").mkdir(exist_ok=True)
     shutil.copyfile(dist / "favicon" / "favicon.svg", target / "favicon" / "favicon.svg")
     shutil.copyfile(dist / "favicon" / "favicon.ico", out / "favicon.ico")
