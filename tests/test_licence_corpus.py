@@ -233,6 +233,7 @@ def test_a_two_word_rewording_of_a_key_sentence_is_refused(
 KEY_REWORDINGS = [
     ("MIT", "copy, modify, merge, publish", "copy, publish"),
     ("MIT", "to permit persons to whom", "to permit persons for whom"),
+    ("MIT", "sublicense, and/or sell", "sublicense, but not sell"),  # name-like words replaced
     ("MIT", "included in all copies or substantial", "included in all binary copies or any"),
     ("X11", "to deal in the Software", "to deal with the Software"),
     ("ISC", "for any purpose with or without fee", "for any purpose without fee"),

@@ -480,7 +480,8 @@ def _key_changed(
         return sum(0.5 if w in best.words else 1 for w in added) if inside else 0
     if not any(key[ref_start:ref_end]):
         return 0
-    if all(word in _SLOT_WORDS for word in removed) or "".join(removed) == "".join(added):
+    named = all(word in _SLOT_WORDS for word in removed) and not _OPERATIVE.intersection(added)
+    if named or "".join(removed) == "".join(added):  # not "and/or sell" → "but not sell"
         return 0
     removed = [w for w in removed if not _filler(w)]
     if len(removed) == len(added) and all(map(_same_word, removed, added)):
