@@ -480,7 +480,7 @@ def _key_changed(
         return sum(0.5 if w in best.words else 1 for w in added) if inside else 0
     if not any(key[ref_start:ref_end]):
         return 0
-    named = all(word in _SLOT_WORDS for word in removed) and not _OPERATIVE.intersection(added)
+    named = all(word in _SLOT_WORDS for word in removed) and not _RESTRICTING.intersection(added)
     if named or "".join(removed) == "".join(added):  # not "and/or sell" → "but not sell"
         return 0
     removed = [w for w in removed if not _filler(w)]
@@ -494,6 +494,15 @@ def _key_changed(
 #: Words of the places where copies put names ("Neither the name of the copyright holder":
 #: "Neither the author", "Neither the name of Foo").
 _SLOT_WORDS = _NAME_WORDS | {"name", "names"}
+#: Words that restrict, put in a name slot or in the place of name-like words ("and/or sell"
+#: → "but not sell"); "nor" is not one: BSD copies list several names ("Neither the name of
+#: the University nor the name of X nor the names of its contributors").
+_RESTRICTING = frozenset(
+    {
+        "not", "no", "but", "only", "unless", "except", "without", "never", "cannot", "must",
+        "shall", "provided", "prohibited", "forbidden", "restricted",
+    }
+)  # fmt: skip
 #: Words that say what a short licence allows: removing one changes it.
 _GRANTED = frozenset(
     {
