@@ -1,8 +1,9 @@
 """Licence detection on a corpus: every reference text, the variants repositories make of them
 (a copyright block over several lines, Markdown, CRLF and Windows-1252, rewrapping, a sentence
 pointing to the README), modified copies that must not get the original's id (a "Modified"
-title, another version), and the real files of tests/fixtures/licence_corpus. Prints and writes
-into bench/README.md a table of right / wrong / NOASSERTION per class, and files per second.
+title, another version in the title or in a version line such as CeCILL's last one), and the
+real files of tests/fixtures/licence_corpus. Prints and writes into bench/README.md a table of
+right / wrong / NOASSERTION per class, and files per second.
 
 Run: ``.venv/bin/python bench/licence_corpus.py`` (a few seconds; ``--no-write`` to only print).
 """
@@ -23,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import update_readme
 from crawler.licences import NOASSERTION, detect
 from crawler.licences.detect import _RECOGNISED, references
-from crawler.licences.text import title
+from crawler.licences.text import stated_versions, title
 
 ROOT = Path(__file__).resolve().parent.parent
 TEXTS = ROOT / "crawler" / "licences" / "data" / "texts"
@@ -56,7 +57,11 @@ CORPUS_EXPECTED = {
     "nosl-1.0.scancode.txt": NOASSERTION,
     "gpl-2.0-koterov.scancode.txt": NOASSERTION,
     "uoi-ncsa.scancode.txt": "NCSA",
+    "mit-readme.scancode.txt": NOASSERTION,
+    "cecill-1.0-en.scancode.txt": "CECILL-1.0",
 }
+#: A line that states a version: "Version 2, June 1991", "Version 1.1 of 10/26/2004".
+VERSION_LINE = re.compile(r"^\s*(?:- )?Version\s+\d", re.I)
 HOLDERS = (
     "Copyright (c) 2018-2024, Institut national de l'information géographique et forestière,\n"
     "                         Météo-France,\n"
@@ -94,15 +99,18 @@ def cases() -> Iterator[tuple[str, str, str | bytes, str]]:
             modified = lines.copy()
             modified[first] = "Modified " + lines[first].strip()
             yield 'modified: "Modified" title', path.name, "\n".join(modified), NOASSERTION
-        if found.versions:
+        if stated_versions(text):
             bumped = text
-            for index in found.lines:
-                line = text.split("\n")[index]
+            lines = text.split("\n")
+            versioned = [lines[i] for i in found.lines] + [
+                line for line in lines if VERSION_LINE.match(line)
+            ]
+            for line in versioned:
                 new = re.sub(r"(?<![A-Za-z0-9])(\d+\.\d+(?:\.\d+)*)", r"\1.7", line, count=1)
                 if new == line:
                     new = re.sub(r"(?i)\b(version\s*|v\.?\s*)(\d+)\b", r"\g<1>\2.7", line, count=1)
                 bumped = bumped.replace(line, new, 1)
-            yield "modified: another version in the title", path.name, bumped, NOASSERTION
+            yield "modified: another version stated", path.name, bumped, NOASSERTION
     for name, expected in sorted(CORPUS_EXPECTED.items()):
         yield "real files (licence_corpus)", name, (CORPUS / name).read_bytes(), expected
 

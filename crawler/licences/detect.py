@@ -15,7 +15,14 @@ Never a wrong id: an answer needs
    2.0.1"), no other licence's name; and the licence's own name words that its body repeats
    (``mozilla`` in the MPL, ``cecill``, ``eupl``) still there, so a licence renamed throughout
    (an MPL-2.0 turned "Foundation Center Public License") is not the original, although 99 % of
-   its words are the same.
+   its words are the same;
+5. no other version stated than the reference's: its title's, or a "Version N…" line among its
+   first and last lines (CeCILL states its version on its last line only: an English CeCILL
+   1.0 is not CeCILL 1.1);
+6. for short licences (MIT, BSD, ISC, zlib…), compared word by word in order: no condition
+   added, no clause removed, and key sentences (the grant, the list of what may be done, the
+   conditions) not reworded: two words are enough ("the associated README documentation
+   file" makes ScanCode's ``mit-readme``, not MIT-0).
 
 A file that is not a licence text but holds a licence's standard notice (CeCILL, GNU, Apache,
 EUPL, MPL: ``crawler.licences.notices``) names that licence.
@@ -32,8 +39,8 @@ import hashlib
 import logging
 import re
 import threading
-from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections import Counter, OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -159,6 +166,12 @@ class Reference:
     """The words in order, for short licences only (see ``_added_condition``)."""
     title_size: int = 0
     """How many of ``sequence``'s first words are the title's."""
+    versions: frozenset[str] = frozenset()
+    """The versions the text states of itself (``licence_text.stated_versions``): its title's
+    and its version lines' ("Version 1.1 of 10/26/2004" ends the CeCILL 1.1)."""
+    key: tuple[bool, ...] = ()
+    """For each word of ``sequence``: whether it belongs to a key sentence (see
+    ``_key_sentences``), where two words reworded make another licence."""
 
 
 _loading = threading.Lock()
@@ -194,8 +207,21 @@ def _references() -> tuple[Reference, ...]:
         sequence = licence_text.tokens(content)
         short = tuple(sequence) if len(sequence) <= MAX_SEQUENCE else ()
         title_size = len(sequence) - len(licence_text.tokens(licence_text.without_title(content)))
+        key = _key_sentences(content, sequence) if short else ()
+        versions = licence_text.stated_versions(content)
         loaded.append(
-            Reference(licence, name, words, body, title, required, short, max(title_size, 0))
+            Reference(
+                licence,
+                name,
+                words,
+                body,
+                title,
+                required,
+                short,
+                max(title_size, 0),
+                versions,
+                key,
+            )
         )
         if not variant:
             by_language[(licence, language)] = words
@@ -216,6 +242,7 @@ def _references() -> tuple[Reference, ...]:
                         frozenset().union(*(r.title.name_words for r in parts)),
                     ),
                     frozenset(),
+                    versions=frozenset().union(*(r.versions for r in parts)),
                 )
             )
     return tuple(loaded)
@@ -357,6 +384,160 @@ MIN_INSERTED_WORDS = 3
 #: Reference words replaced by others over the whole text ("Software" → "Materials" nine
 #: times: Khronos's licence, not MIT); names put in the place of name words do not count.
 MIN_REWORDED = 3
+#: How much change in a short licence's key sentences (its grant, the list of what may be
+#: done, its conditions; weighed by ``_key_changed``) makes it another licence: a word
+#: replaced by another, a permission dropped, or two words added, dropped or misspelt.
+#: "documentation files" → "README documentation file" is ScanCode's ``mit-readme``, not
+#: MIT-0, though it is two words and the word set hardly moves. One typo or one added word is
+#: left to copies, and template words that copies drop (ISC's "and/or" → "and") are name-like
+#: words that do not count.
+MIN_KEY_CHANGED = 2
+#: Words that make a sentence of a short licence a key one: it grants, lists what may be done,
+#: or sets a condition.
+_KEY_WORDS = frozenset(
+    {
+        "permission", "permitted", "granted", "grant", "grants", "redistribution",
+        "redistributions", "must", "shall", "provided", "included", "retain", "reproduce",
+        "use", "copy", "modify", "distribute", "sublicense", "sell", "endorse", "promote",
+    }
+)  # fmt: skip
+#: Words of a disclaimer, which is not a key sentence (its copies vary more, and what it says
+#: does not change what may be done: ScanCode's ``x11-acer`` is ISC with a typo there).
+_DISCLAIMER_WORDS = frozenset({"warranty", "warranties", "liable", "liability", "damages"})
+#: Where a sentence ends in a licence text (a full stop, colon or semicolon before a space; a
+#: blank line, after a heading or a name), and the word that marks it among the tokens.
+_SENTENCE_END = re.compile(r"(?<=[.:;!?])(?=[ \t\r\n])")
+_PARAGRAPH_END = re.compile(r"\n[ \t\r]*\n")
+_SENTENCE_MARK = "qqsentenceendqq"
+#: Words whose insertion changes nothing ("the associated files").
+_ARTICLES = frozenset({"the", "a", "an"})
+#: A word inserted this many times along a text is a prefix of its lines, not a word of it.
+_PREFIX_REPEATS = 4
+#: List numbering inside a sentence ("either (i) … or (ii) …"), which copies write or drop
+#: (at a line's start it is removed as a list marker).
+_ENUMERATOR = re.compile(r"^(?:[ivx]+|\d+)$")
+
+
+def _key_sentences(content: str, sequence: list[str]) -> tuple[bool, ...]:
+    """For each word of a short reference's ``sequence``, whether its sentence is a key one:
+    it holds a word of ``_KEY_WORDS`` and none of ``_DISCLAIMER_WORDS``. Sentences are cut
+    where the text has a full stop, colon or semicolon before a space, and at blank lines; an
+    empty tuple when the cut text does not give the same words (then no sentence is taken for
+    a key one). The title is no key sentence: what a copy puts between it and the text is a
+    header."""
+    cut = _SENTENCE_END.sub(f" {_SENTENCE_MARK} ", content)
+    marked = licence_text.tokens(_PARAGRAPH_END.sub(f"\n\n{_SENTENCE_MARK}\n\n", cut))
+    if [w for w in marked if w != _SENTENCE_MARK] != sequence:
+        log.warning("reference text not cut into sentences: %s", " ".join(sequence[:8]))
+        return ()
+    mask: list[bool] = []
+    sentence: list[str] = []
+    for word in [*marked, _SENTENCE_MARK]:
+        if word != _SENTENCE_MARK:
+            sentence.append(word)
+            continue
+        words = set(sentence)
+        key = bool(words & _KEY_WORDS) and not words & _DISCLAIMER_WORDS
+        mask.extend([key] * len(sentence))
+        sentence = []
+    title_size = len(sequence) - len(licence_text.tokens(licence_text.without_title(content)))
+    return tuple(index >= title_size and key for index, key in enumerate(mask))
+
+
+def _key_changed(
+    best: Reference,
+    tag: str,
+    span: tuple[int, int],
+    removed: Sequence[str],
+    added: Sequence[str],
+    *,
+    ignored: frozenset[str] = frozenset(),
+) -> float:
+    """How much one difference changes a key sentence of ``best``:
+
+    - 1 for each word inserted inside the sentence or removed from it, and for a word replaced
+      by a form of itself (a typo, a plural: "files" → "file", "limitation" → "limiting");
+      ½ for a word inserted that the licence uses elsewhere (BSD copies whose "Redistributions
+      of source code of this software must retain…");
+    - 2 for a word replaced by another ("excluding commercial applications"), and for a
+      removed word that says what may be done (``_GRANTED``: "use, copy, publish" without
+      "modify", "in source forms" without "binary"): each changes what the sentence allows
+      by itself;
+    - nothing for names put in the place of name words, for two words written as one, and
+      for name words, articles, list numbering and ``ignored`` words (a prefix repeated on
+      every line) added.
+
+    A word added alone may not change the licence (ScanCode's MIT rules hold copies "of this
+    font software"); two do, or a word added and a plural ("the associated README
+    documentation file")."""
+    key = best.key
+    if not key:
+        return 0
+    ref_start, ref_end = span
+    added = [w for w in added if not _filler(w) and w not in ignored]
+    if tag == "insert":
+        inside = 0 < ref_start < len(key) and key[ref_start - 1] and key[ref_start]
+        return sum(0.5 if w in best.words else 1 for w in added) if inside else 0
+    if not any(key[ref_start:ref_end]):
+        return 0
+    named = all(word in _SLOT_WORDS for word in removed) and not _RESTRICTING.intersection(added)
+    if named or "".join(removed) == "".join(added):  # not "and/or sell" → "but not sell"
+        return 0
+    removed = [w for w in removed if not _filler(w)]
+    if len(removed) == len(added) and all(map(_same_word, removed, added)):
+        return len(removed)
+    if tag == "delete":
+        return sum(2 if w in _GRANTED else 1 for w in removed)
+    return 2 * max(len(removed), len(added))
+
+
+#: Words of the places where copies put names ("Neither the name of the copyright holder":
+#: "Neither the author", "Neither the name of Foo").
+_SLOT_WORDS = _NAME_WORDS | {"name", "names"}
+#: Words that restrict, put in a name slot or in the place of name-like words ("and/or sell"
+#: → "but not sell"); "nor" is not one: BSD copies list several names ("Neither the name of
+#: the University nor the name of X nor the names of its contributors").
+_RESTRICTING = frozenset(
+    {
+        "not", "no", "but", "only", "unless", "except", "without", "never", "cannot", "must",
+        "shall", "provided", "prohibited", "forbidden", "restricted",
+    }
+)  # fmt: skip
+#: Words that say what a short licence allows: removing one changes it.
+_GRANTED = frozenset(
+    {
+        "use", "copy", "modify", "merge", "publish", "distribute", "sublicense", "sell",
+        "redistribute", "redistribution", "alter", "reproduce", "display", "execute",
+        "transmit", "prepare", "binary", "source", "with", "commercial", "permission",
+        "permitted", "granted",
+    }
+)  # fmt: skip
+#: Endings of the forms of one word ("copies"/"copy", "limitation"/"limiting").
+_ENDINGS = ("ations", "ation", "ings", "ing", "ies", "ied", "ed", "es", "s", "y", "e")
+
+
+def _filler(word: str) -> bool:
+    return word in _SLOT_WORDS or word in _ARTICLES or _ENUMERATOR.match(word) is not None
+
+
+def _stem(word: str) -> str:
+    for ending in _ENDINGS:
+        if word.endswith(ending) and len(word) - len(ending) >= 3:
+            return word[: -len(ending)]
+    return word
+
+
+def _same_word(a: str, b: str) -> bool:
+    """True when ``b`` is ``a`` misspelt (one letter added, removed or changed) or another
+    form of it (``_stem``)."""
+    if _stem(a) == _stem(b):
+        return True
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) <= 1
+    short, long = sorted((a, b), key=len)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
 
 
 def _added_condition(sequence: list[str], best: Reference) -> str | None:
@@ -373,8 +554,20 @@ def _added_condition(sequence: list[str], best: Reference) -> str | None:
     matcher = difflib.SequenceMatcher(None, best.sequence, sequence, autojunk=False)
     end = len(best.sequence)
     reworded = 0
+    key_changed = 0.0
+    key_words: list[str] = []
+    seen: set[tuple[tuple[str, ...], tuple[str, ...]]] = set()
     started = False  # what differs before the text's first words is a header (NCSA's names)
-    for tag, ref_start, ref_end, start, stop in matcher.get_opcodes():
+    opcodes = matcher.get_opcodes()
+    inserted = Counter(
+        word
+        for tag, _, _, start, stop in opcodes
+        if tag != "equal"
+        for word in sequence[start:stop]
+    )
+    # the same word inserted all along the text: a prefix of each line ("%%Copyright:")
+    prefixes = frozenset(word for word, count in inserted.items() if count >= _PREFIX_REPEATS)
+    for tag, ref_start, ref_end, start, stop in opcodes:
         if tag == "equal":
             started = started or (
                 ref_start >= best.title_size and ref_end - ref_start >= MIN_REMOVED_WORDS
@@ -395,8 +588,21 @@ def _added_condition(sequence: list[str], best: Reference) -> str | None:
             return "words added inside the text: " + " ".join(added[:12])
         if tag == "replace" and not named:
             reworded += sum(word not in _NAME_WORDS for word in removed)
+        # the same change made twice is one choice of words ("disclaimers" in both clauses)
+        change = (tuple(removed), tuple(added))
+        changed = (
+            _key_changed(best, tag, (ref_start, ref_end), removed, added, ignored=prefixes)
+            if ref_start > best.title_size and change not in seen
+            else 0
+        )
+        seen.add(change)
+        if changed:
+            key_changed += changed
+            key_words.extend(added or removed)
     if reworded >= MIN_REWORDED:
         return f"{reworded} words of the text replaced"
+    if key_changed >= MIN_KEY_CHANGED:
+        return "a key sentence reworded: " + " ".join(key_words[:12])
     return None
 
 
@@ -405,7 +611,9 @@ def _match(
     title: licence_text.Title | None = None,
     sequence: list[str] | None = None,
     inner: licence_text.Title | None = None,
+    *,
     head: frozenset[str] = frozenset(),
+    stated: frozenset[str] = frozenset(),
 ) -> Detection:
     scored = sorted(
         ((_dice(words, ref.words), ref) for ref in references()),
@@ -437,6 +645,9 @@ def _match(
     ):
         # no title at the top (a sentence, an owner's name): the one a few lines down
         why = _renamed(inner, words, best, own_title=False)
+    if why is None and best.versions and stated - best.versions:
+        # "Version 1 of 06/21/2004" at the end of a CeCILL close to the 1.1's text
+        why = f"version {sorted(stated)} stated, not {sorted(best.versions)}"
     if why is None and sequence is not None:
         why = _added_condition(sequence, best)
     if why is not None:
@@ -559,7 +770,8 @@ def _recognise(content: str) -> Detection:
             licence_text.title(content),
             words,
             licence_text.inner_title(content),
-            _head(content),
+            head=_head(content),
+            stated=licence_text.stated_versions(content),
         )
     if found.licence in {NONE, NOASSERTION} and len(words) <= MAX_NOTICE_WORDS:
         noticed = _notice(content, frozenset(words))

@@ -81,7 +81,7 @@ _LIST_MARKER = re.compile(
 #: BSD's third clause names the copyright holder in many copies ("Neither the name of the
 #: Institut national … nor the names of its contributors"): brought back to the template's words.
 _BSD_NAME = re.compile(
-    r"neither the name(?:s)? of\s+(?:(?!\bnor\b).){1,300}?\s+nor the names", re.S
+    r"neither\s+the\s+names?\s+of\s+(?:(?!\bnor\b).){1,300}?\s+nor\s+the\s+names", re.S
 )
 _HYPHEN_BREAK = re.compile(r"(?<=[a-z])-\n\s*(?=[a-z])")
 _HYPHEN_WORD = re.compile(r"(?<=[a-z0-9])[-‐‑–](?=[a-z0-9])")
@@ -292,6 +292,43 @@ def title(text: str) -> Title:
     words = word_set(" ".join(text_lines))
     named = frozenset(w for w in words if w not in _GENERIC_TITLE_WORDS and not w.isdigit())
     return Title(words, versions, named, text_lines[0], tuple(found))
+
+
+#: A line that states a licence's version: "Version 2, June 1991" under a title, "Version 1.1
+#: of 10/26/2004" or "Version 2.0 du 2006-09-05." at the end of a CeCILL text.
+_VERSION_LINE = re.compile(
+    r"version\s+(\d+(?:\.\d+)*)(?:\s*$|\s*[,(–-]|\.?\s+(?:of|du|dated|dd)\b|\.$)"
+)
+#: Where version lines are read: the first lines (the title's) and the last ones.
+_HEAD_VERSION_LINES = 6
+_TAIL_VERSION_LINES = 3
+
+
+def stated_versions(text: str) -> frozenset[str]:
+    """The versions a licence text states of itself: its title's, and those of the lines that
+    begin with "Version N" among its first and last lines (without trailing ``.0``, as
+    ``Title.versions``). A version line too long for a title (AGPL 1.0's runs on with the
+    Affero address) still counts, and CeCILL texts state theirs on their last line only. A
+    text without a title line, whose first line runs on from its title into its first
+    sentence ("European Union Public Licence V.1.0 EUPL (c) the European Community 2007 This
+    European Union Public Licence…"), states the versions of that line's first words."""
+    lines = [
+        _title_line(line).lstrip("-–•* \t")
+        for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    ]
+    lines = [line for line in lines if line and not _DECORATION.match(line)]
+    read = lines[:_HEAD_VERSION_LINES] + lines[_HEAD_VERSION_LINES:][-_TAIL_VERSION_LINES:]
+    own = title(text)
+    found = set(own.versions)
+    if not own.words:
+        first = next((line for line in lines if not is_copyright(line)), "")
+        lead = fold(" ".join(first.split()[:_TITLE_MAX_WORDS]))
+        found.update(re.sub(r"(?:\.0)+$", "", a or b) for a, b in _VERSION.findall(lead))
+    for line in read:
+        matched = _VERSION_LINE.match(fold(line))
+        if matched:
+            found.add(re.sub(r"(?:\.0)+$", "", matched.group(1)))
+    return frozenset(found)
 
 
 _LICENCE_WORD = re.compile(r"\blicen[cs]e\b")
