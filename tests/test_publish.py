@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sqlite3
 import subprocess
-import sys
-import sysconfig
 import threading
 from pathlib import Path
 
 import pytest
 import sqlite_utils
-from _publish_helpers import ROOT, crawled_demo, private_copy, run
+from _publish_helpers import crawled_demo, private_copy, run
+from _shared import PROBE, plain_install
 from click.testing import CliRunner
 from hostile import Answer, HostileServer
 
@@ -282,95 +280,35 @@ def test_publish_waits_for_no_one_while_a_crawl_holds_the_database(live, tmp_pat
     assert not (tmp_path / "public").exists()
 
 
-#: What a checkout holds beside its source: never part of an install, and hundreds of MB to copy
-#: (node_modules, the demo's publication in data/demo/).
-NOT_SOURCE = {".venv", ".git", "build", "public", "node_modules", "data", ".mypy_cache"}
-NOT_SOURCE |= {".ruff_cache", ".pytest_cache"}
-
-
-def not_source(folder: str, names: list[str]) -> set[str]:
-    """``shutil.copytree``'s ``ignore``: the checkout's top-level folders above, and anywhere
-    the build's leftovers (``data/`` of a package, e.g. localforge/data, is source)."""
-    ignored = NOT_SOURCE & set(names) if Path(folder) == ROOT else set()
-    leftovers = shutil.ignore_patterns("*.egg-info", "*.db", "*.db-*", "__pycache__")
-    return ignored | leftovers(folder, names)
-
-
-@pytest.mark.long
-def test_a_plain_install_runs_the_demo_and_publishes(tmp_path):
-    """`pip install .` (not -e) into a fresh venv: site/ and config/ come as package data."""
-    source = tmp_path / "src"
-    shutil.copytree(ROOT, source, ignore=not_source)
-    nested = source / "site" / "templates" / "pages" / "probe.html"
-    nested.parent.mkdir(parents=True)
-    nested.write_text("<p>{{ probe }}</p>\n", encoding="utf-8")
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    python = venv / "bin" / "python"
-    purelib = subprocess.run(
-        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    # The dependencies come from the current venv's site-packages, read as a plain path entry
-    # (its .pth files, the editable install among them, are not processed from there).
-    Path(purelib, "codegouv-deps.pth").write_text(
-        sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8"
-    )
-    install = subprocess.run(
+def test_a_plain_install_runs_the_demo_and_publishes(demo_run, shared_dir):
+    """`pip install .` (not -e) into a fresh venv: site/ and config/ come as package data. The
+    install and its `codegouv demo --once`, run in a folder of its own, are the suite's shared
+    demo (tests/_shared.py: ``plain_install``, ``demo_once``)."""
+    install = plain_install(shared_dir)
+    where = subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "pip",
-            "--python",
-            str(python),
-            "install",
-            "-q",
-            "--no-deps",
-            str(source),
+            install.python,
+            "-c",
+            "import crawler.resources as r; print(r.__file__); print(r.site_dir())",
         ],
         capture_output=True,
         text=True,
-        check=False,
-        timeout=600,
-    )
-    assert install.returncode == 0, install.stderr
-
-    elsewhere = tmp_path / "elsewhere"
-    elsewhere.mkdir()
-    codegouv = str(venv / "bin" / "codegouv")
-
-    def installed(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [codegouv, *args],
-            capture_output=True,
-            text=True,
-            check=False,
-            cwd=elsewhere,
-            timeout=600,
-        )
-
-    where = subprocess.run(
-        [python, "-c", "import crawler.resources as r; print(r.__file__); print(r.site_dir())"],
-        capture_output=True,
-        text=True,
         check=True,
-        cwd=elsewhere,
+        cwd=demo_run.cwd,
     ).stdout.split()
-    assert all(line.startswith(purelib) for line in where), where
-    assert (Path(where[1]) / "templates" / "pages" / "probe.html").is_file()
+    assert all(line.startswith(str(install.purelib)) for line in where), where
+    assert (Path(where[1]) / PROBE.relative_to("site")).is_file()
 
-    # The demo publishes as `codegouv publish` does (crawler.jobs.publish): its publication is
-    # the installed product's, a second one would test nothing more.
-    demo = installed("demo", "--once", "--db", "data/inventory.db", "--out", "public")
-    assert demo.returncode == 0, demo.stderr
-    assert "Traceback" not in demo.stderr
-    out = elsewhere / "public"
-    assert f"Publication : {Path('public')}" in demo.stdout
+    assert demo_run.returncode == 0, demo_run.stderr
+    assert "Traceback" not in demo_run.stderr
+    assert not any(demo_run.cwd.iterdir()), "the demo wrote into the folder it ran in"
+    out = demo_run.out
     assert (out / "inventory.db").is_file() and (out / "data" / "datapackage.json").is_file()
     build = json.loads((out / "build.json").read_text(encoding="utf-8"))
     assert build["counts"]["repositories"] > 4000
+    # the static site, rendered from the installed templates and static files
+    assert build["site"]["built"], build["site"]
+    assert (out / "site" / "assets" / "site.css").is_file()
     # the demo's accounts carry the pso_ids of the shipped config/organisations.yml
     db = sqlite_utils.Database(out / "inventory.db")
     assert db.execute("select count(*) from owners where pso_id is not null").fetchone()[0] > 50
