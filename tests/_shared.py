@@ -11,6 +11,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import sysconfig
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,38 +72,130 @@ def copy_database(source: Path, target: Path | None = None) -> sqlite_utils.Data
     return db
 
 
+#: What a checkout holds beside its source: never part of an install, and hundreds of MB to copy
+#: (node_modules, the demo's publication in data/demo/).
+NOT_SOURCE = {".venv", ".git", "build", "public", "node_modules", "data", ".mypy_cache"}
+NOT_SOURCE |= {".ruff_cache", ".pytest_cache"}
+#: A template in a nested folder of site/, added to the installed copy only: package data must
+#: reach an install whatever its depth (tests/test_publish.py checks it is there).
+PROBE = Path("site", "templates", "pages", "probe.html")
+
+
+def not_source(folder: str, names: list[str]) -> set[str]:
+    """``shutil.copytree``'s ``ignore``: the checkout's top-level folders above, and anywhere
+    the build's leftovers (``data/`` of a package, e.g. localforge/data, is source)."""
+    ignored = NOT_SOURCE & set(names) if Path(folder) == ROOT else set()
+    leftovers = shutil.ignore_patterns("*.egg-info", "*.db", "*.db-*", "__pycache__")
+    return ignored | leftovers(folder, names)
+
+
+@dataclass(frozen=True)
+class PlainInstall:
+    """``pip install .`` (not ``-e``) of a copy of the source into a fresh venv."""
+
+    venv: Path
+    purelib: Path
+
+    @property
+    def python(self) -> Path:
+        return self.venv / "bin" / "python"
+
+    @property
+    def codegouv(self) -> Path:
+        return self.venv / "bin" / "codegouv"
+
+
+def plain_install(shared: Path) -> PlainInstall:
+    """The product as a user installs it, once per run: a copy of the source (with ``PROBE``)
+    installed into a fresh venv whose dependencies are this venv's. The venv lives beside the
+    ``built_once`` folder, not in it: its scripts name their interpreter by absolute path."""
+    venv = shared / "plain-install-venv"
+
+    def build(work: Path) -> None:
+        source = work / "src"
+        shutil.copytree(ROOT, source, ignore=not_source)
+        nested = source / PROBE
+        nested.parent.mkdir(parents=True)
+        nested.write_text("<p>{{ probe }}</p>\n", encoding="utf-8")
+        shutil.rmtree(venv, ignore_errors=True)
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+        purelib = subprocess.run(
+            [
+                venv / "bin" / "python",
+                "-c",
+                "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        # The dependencies come from the current venv's site-packages, read as a plain path
+        # entry (its .pth files, the editable install among them, are not processed from there).
+        Path(purelib, "codegouv-deps.pth").write_text(
+            sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8"
+        )
+        install = subprocess.run(
+            [
+                *(sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python")),
+                *("install", "-q", "--no-deps", str(source)),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=600,
+        )
+        if install.returncode != 0:
+            raise RuntimeError(f"pip install . failed: {install.stderr}")
+        (work / "purelib").write_text(purelib, encoding="utf-8")
+
+    where = built_once(shared, "plain-install", build)
+    return PlainInstall(venv, Path((where / "purelib").read_text(encoding="utf-8")))
+
+
 @dataclass(frozen=True)
 class DemoRun:
-    """``codegouv demo --once`` run once per run: its database and publication (read-only) and
-    its output."""
+    """``codegouv demo --once`` run once per run: its database and publication (read-only),
+    its output, and the folder it ran in."""
 
     path: Path
     out: Path
     returncode: int
     stdout: str
     stderr: str
+    cwd: Path
 
 
 def demo_once(shared: Path) -> DemoRun:
     """``codegouv demo --once``, the whole offline pipeline as a user runs it, once per run in
-    ``shared`` (its database and publication there, not in the checkout's data/demo/)."""
+    ``shared`` (its database and publication there, not in the checkout's data/demo/).
+
+    It is the plain install's ``codegouv`` (``plain_install``), run in a folder of its own: the
+    one demo of the run shows that an installed product crawls, publishes and renders its site
+    from its package data, and the tests that read the demo read the product a user gets. The
+    DSFR comes from the checkout's node_modules through ``CODEGOUV_NODE_MODULES``, as an
+    installed product's users give it.
+    """
+    install = plain_install(shared)
 
     def build(work: Path) -> None:
+        elsewhere = work / "elsewhere"
+        elsewhere.mkdir()
         result = subprocess.run(
             [
-                *(sys.executable, "-m", "crawler", "demo", "--once"),
+                str(install.codegouv), *("demo", "--once"),
                 *("--db", str(work / "inventory.db"), "--out", str(work / "public")),
             ],
             capture_output=True,
             text=True,
             check=False,
-            cwd=ROOT,
+            cwd=elsewhere,
+            env={**os.environ, "CODEGOUV_NODE_MODULES": str(ROOT / "node_modules")},
             timeout=600,
-        )
+        )  # fmt: skip
         output = {"returncode": result.returncode, "stdout": result.stdout}
         output["stderr"] = result.stderr
         (work / "output.json").write_text(json.dumps(output), encoding="utf-8")
 
     where = built_once(shared, "demo", build)
     output = json.loads((where / "output.json").read_text(encoding="utf-8"))
-    return DemoRun(where / "inventory.db", where / "public", **output)
+    return DemoRun(where / "inventory.db", where / "public", **output, cwd=where / "elsewhere")

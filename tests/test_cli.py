@@ -7,10 +7,15 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import click
 import requests
 import sqlite_utils
+from click.testing import CliRunner
+
+from crawler.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 CODEGOUV = [sys.executable, "-m", "crawler"]
@@ -80,10 +85,29 @@ def test_orgs_validate_accepts_the_real_accounts_list():
     assert "valide" in result.stdout
 
 
+def commands(group: click.Group, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    """Every command line of ``group``, subcommands included: ``()``, ``("crawl",)``, …"""
+    yield path
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            yield from commands(command, (*path, name))
+        else:
+            yield (*path, name)
+
+
 def test_every_command_has_help():
-    for command in ([], ["crawl"], ["serve"], ["demo"], ["orgs"], ["orgs", "validate"]):
-        result = run(*command, "--help")
-        assert result.returncode == 0 and "Usage" in result.stdout
+    # One real process: `python -m crawler` starts and answers --help...
+    result = run("--help")
+    assert result.returncode == 0 and "Usage" in result.stdout
+    assert "demo" in result.stdout and "crawl" in result.stdout
+    # ... and every command and subcommand answers it too, in this process (starting a Python
+    # per command would cost a second each and test nothing more).
+    lines = list(commands(main))
+    assert {("crawl",), ("serve",), ("demo",), ("orgs",), ("orgs", "validate")} <= set(lines)
+    for line in lines:
+        result = CliRunner().invoke(main, [*line, "--help"])
+        assert result.exit_code == 0, (line, result.output)
+        assert result.output.startswith("Usage: "), (line, result.output)
 
 
 def test_serve_answers_with_a_real_datasette(demo_db):

@@ -4,24 +4,25 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sqlite3
 import subprocess
-import sys
-import sysconfig
 import threading
 from pathlib import Path
 
 import pytest
 import sqlite_utils
-from _publish_helpers import ROOT, crawled_demo, private_copy, run
+from _publish_helpers import crawled_demo, private_copy, run
+from _shared import PROBE, plain_install
 from click.testing import CliRunner
 from hostile import Answer, HostileServer
 
 from crawler import jobs, sill_sync
 from crawler.cli import main
 from crawler.lock import AlreadyRunning, exclusive
+from crawler.models import Config, ForgeConfig, OwnerConfig
 from crawler.publish.build import PublishInputError
+from localforge import LocalForge
+from localforge.data import GITHUB
 from sill.load import SillSourceError
 
 
@@ -183,16 +184,52 @@ def test_an_older_real_folder_is_replaced_by_the_link_and_kept_aside(live, tmp_p
     assert len(aside) == 1 and (aside[0] / "notes.txt").is_file()
 
 
-def test_the_site_is_published_and_no_site_publishes_the_rest_without_the_old_site(live, tmp_path):
+#: A few GitHub accounts (about 80 repositories): the publication with the static site below
+#: renders and indexes them in seconds, where the demo's 4,700 take a minute of CPU.
+SMALL_ACCOUNTS = ("coq", "DGAC", "plantnet", "riatelab", "Antique-team")
+
+
+@pytest.fixture(scope="module")
+def small_crawl(crawl_once) -> Path:
+    """``SMALL_ACCOUNTS`` crawled from the local forge and the bundled SILL loaded, once per
+    test run (tests/conftest.py); copy it before writing."""
+
+    def config(forge: LocalForge) -> list[Config]:
+        owners = tuple(
+            OwnerConfig(GITHUB, login, line=i + 1) for i, login in enumerate(SMALL_ACCOUNTS)
+        )
+        return [Config("test", (ForgeConfig(GITHUB, "github", forge.api_url(GITHUB), owners),))]
+
+    crawled = crawl_once("crawl-publish-small", config)
+    assert crawled.report.accounts_failed == 0
+    return crawled.path
+
+
+@pytest.fixture
+def small_live(small_crawl, tmp_path) -> Path:
+    """A private copy of ``small_crawl`` with the bundled SILL loaded."""
+    path = private_copy(small_crawl, tmp_path / "small" / "inventory.db")
+    db = sqlite_utils.Database(path)
+    sill_sync.load_into(db, sill_sync.BUNDLED)
+    db.close()
+    return path
+
+
+def test_the_site_is_published_and_no_site_publishes_the_rest_without_the_old_site(
+    small_live, tmp_path
+):
     """The one publication of this module with the static site (the other tests publish with
     --no-site): the site goes through the same build folder and swap as the data, and a later
-    --no-site publication leaves no site behind, neither built nor carried over."""
+    --no-site publication leaves no site behind, neither built nor carried over. On a small
+    crawl: the whole site of the demo is the demo's own publication (tests/test_site*.py)."""
+    live = small_live
     out = tmp_path / "public"
     result = run("publish", "--db", str(live), "--out", str(out))
     assert result.returncode == 0, result.stderr
     build = json.loads((out / "build.json").read_text(encoding="utf-8"))
     assert build["site"]["asked"] and build["site"]["built"], build["site"]
-    assert build["site"]["pages"] > build["counts"]["repositories"] > 4000
+    assert build["site"]["pages"] > build["counts"]["repositories"] > 50
+    assert build["counts"]["sill_software"] == 240
     assert "site" in build["durations"]
     home = (out / "site" / "index.html").read_text(encoding="utf-8")
     assert "Inventaire" in home and (out / "site" / "pagefind").is_dir()
@@ -214,7 +251,7 @@ def test_the_site_is_published_and_no_site_publishes_the_rest_without_the_old_si
     # the previous publication, kept aside for its readers, still has its site
     assert (tmp_path / with_site / "site" / "index.html").is_file()
 
-    help_text = run("publish", "--help").stdout
+    help_text = " ".join(CliRunner().invoke(main, ["publish", "--help"]).output.split())
     assert "--no-site" in help_text and "précédente n'est pas repris" in help_text
 
 
@@ -243,94 +280,35 @@ def test_publish_waits_for_no_one_while_a_crawl_holds_the_database(live, tmp_pat
     assert not (tmp_path / "public").exists()
 
 
-#: What a checkout holds beside its source: never part of an install, and hundreds of MB to copy
-#: (node_modules, the demo's publication in data/demo/).
-NOT_SOURCE = {".venv", ".git", "build", "public", "node_modules", "data", ".mypy_cache"}
-NOT_SOURCE |= {".ruff_cache", ".pytest_cache"}
-
-
-def not_source(folder: str, names: list[str]) -> set[str]:
-    """``shutil.copytree``'s ``ignore``: the checkout's top-level folders above, and anywhere
-    the build's leftovers (``data/`` of a package, e.g. localforge/data, is source)."""
-    ignored = NOT_SOURCE & set(names) if Path(folder) == ROOT else set()
-    leftovers = shutil.ignore_patterns("*.egg-info", "*.db", "*.db-*", "__pycache__")
-    return ignored | leftovers(folder, names)
-
-
-@pytest.mark.long
-def test_a_plain_install_runs_the_demo_and_publishes(tmp_path):
-    """`pip install .` (not -e) into a fresh venv: site/ and config/ come as package data."""
-    source = tmp_path / "src"
-    shutil.copytree(ROOT, source, ignore=not_source)
-    nested = source / "site" / "templates" / "pages" / "probe.html"
-    nested.parent.mkdir(parents=True)
-    nested.write_text("<p>{{ probe }}</p>\n", encoding="utf-8")
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    python = venv / "bin" / "python"
-    purelib = subprocess.run(
-        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    # The dependencies come from the current venv's site-packages, read as a plain path entry
-    # (its .pth files, the editable install among them, are not processed from there).
-    Path(purelib, "codegouv-deps.pth").write_text(
-        sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8"
-    )
-    install = subprocess.run(
+def test_a_plain_install_runs_the_demo_and_publishes(demo_run, shared_dir):
+    """`pip install .` (not -e) into a fresh venv: site/ and config/ come as package data. The
+    install and its `codegouv demo --once`, run in a folder of its own, are the suite's shared
+    demo (tests/_shared.py: ``plain_install``, ``demo_once``)."""
+    install = plain_install(shared_dir)
+    where = subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "pip",
-            "--python",
-            str(python),
-            "install",
-            "-q",
-            "--no-deps",
-            str(source),
+            install.python,
+            "-c",
+            "import crawler.resources as r; print(r.__file__); print(r.site_dir())",
         ],
         capture_output=True,
         text=True,
-        check=False,
-        timeout=600,
-    )
-    assert install.returncode == 0, install.stderr
-
-    elsewhere = tmp_path / "elsewhere"
-    elsewhere.mkdir()
-    codegouv = str(venv / "bin" / "codegouv")
-
-    def installed(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [codegouv, *args],
-            capture_output=True,
-            text=True,
-            check=False,
-            cwd=elsewhere,
-            timeout=600,
-        )
-
-    where = subprocess.run(
-        [python, "-c", "import crawler.resources as r; print(r.__file__); print(r.site_dir())"],
-        capture_output=True,
-        text=True,
         check=True,
-        cwd=elsewhere,
+        cwd=demo_run.cwd,
     ).stdout.split()
-    assert all(line.startswith(purelib) for line in where), where
-    assert (Path(where[1]) / "templates" / "pages" / "probe.html").is_file()
+    assert all(line.startswith(str(install.purelib)) for line in where), where
+    assert (Path(where[1]) / PROBE.relative_to("site")).is_file()
 
-    demo = installed("demo", "--once", "--db", "data/inventory.db")
-    assert demo.returncode == 0, demo.stderr
-    assert "Traceback" not in demo.stderr
-    published = installed("publish", "--db", "data/inventory.db")
-    assert published.returncode == 0, published.stderr
-    out = elsewhere / "public"
+    assert demo_run.returncode == 0, demo_run.stderr
+    assert "Traceback" not in demo_run.stderr
+    assert not any(demo_run.cwd.iterdir()), "the demo wrote into the folder it ran in"
+    out = demo_run.out
     assert (out / "inventory.db").is_file() and (out / "data" / "datapackage.json").is_file()
     build = json.loads((out / "build.json").read_text(encoding="utf-8"))
     assert build["counts"]["repositories"] > 4000
+    # the static site, rendered from the installed templates and static files
+    assert build["site"]["built"], build["site"]
+    assert (out / "site" / "assets" / "site.css").is_file()
     # the demo's accounts carry the pso_ids of the shipped config/organisations.yml
     db = sqlite_utils.Database(out / "inventory.db")
     assert db.execute("select count(*) from owners where pso_id is not null").fetchone()[0] > 50

@@ -33,6 +33,9 @@ TOKEN = {
 }
 #: Fast retries for tests; the defaults wait seconds.
 QUICK = RetryPolicy(attempts=8, backoff=0.01, max_wait=5, timeout=10)
+#: For a fault that lasts (a forge down, a page that always fails): still retried, but eight
+#: tries of every request of every account would only wait longer for the same failure.
+FEW = RetryPolicy(attempts=3, backoff=0.01, max_wait=5, timeout=10)
 #: Columns that say when the crawl ran, not what it found.
 CRAWL_TIME = {"first_seen_at", "last_seen_at", "last_seen_run", "removed_at"}
 
@@ -89,7 +92,7 @@ def test_a_forge_that_is_down_keeps_its_rows_and_the_others_stay_fresh(kill_host
         config = config_for(forge)
         before = snapshot(db)
         forge.stop()  # the whole forge is gone: connections are refused
-        report = crawl(config, db, environ=TOKEN, retry=QUICK)
+        report = crawl(config, db, environ=TOKEN, retry=FEW)
     assert report.accounts_ok == 0
     assert {f.status for f in report.forges} == {"failed"}
     assert snapshot(db)["repositories"] == before["repositories"]
@@ -242,7 +245,7 @@ def test_a_whole_instance_listing_cut_midway_resumes_from_its_keyset_cursor(
         forge.fault_only_paths = r"/projects\?.*id_after="
         forge.fault_rate = 1.0
         db = store.open_db()
-        cut = crawl(config(forge), db, environ=gitlab_tokens(forge), retry=QUICK)
+        cut = crawl(config(forge), db, environ=gitlab_tokens(forge), retry=FEW)
         assert cut.accounts_failed == 1
         assert 0 < db.table("repositories").count < full.repositories_seen
         assert store.load_state(db, GITLAB_INSTANCE).accounts[GITLAB_INSTANCE].cursor

@@ -220,14 +220,23 @@ def test_json_lines_carry_the_event_fields() -> None:
 # --- the real chain, in a subprocess, on the local forge ---------------------------------------
 
 
-def _local_config(forge, path: Path, hosts: tuple[str, ...]) -> Path:
+def _local_config(
+    forge, path: Path, hosts: tuple[str, ...], accounts: dict[str, tuple[str, ...]] | None = None
+) -> Path:
+    """The demo's organisations.yml for ``hosts``: every account, or only ``accounts[host]``
+    (a host crawled whole stays whole)."""
     import yaml
 
     from crawler.demo import write_demo_config
 
     write_demo_config(forge, path)
     document = yaml.safe_load(path.read_text())
-    path.write_text(yaml.safe_dump({h: document[h] for h in hosts}))
+    document = {h: document[h] for h in hosts}
+    for host, logins in (accounts or {}).items():
+        owners = document.get(host, {}).get("owners")  # none: an instance crawled whole
+        if owners:
+            document[host]["owners"] = {k: v for k, v in owners.items() if k in logins}
+    path.write_text(yaml.safe_dump(document))
     return path
 
 
@@ -253,12 +262,16 @@ def test_sigterm_during_the_crawl_stops_cleanly_and_the_next_run_resumes(tmp_pat
     import signal
     import sqlite3
 
+    from _shared import KILL_ACCOUNTS
+
     from crawler.config import load_config, token_variables
     from localforge import Dataset, LocalForge
 
+    # A few GitHub accounts (a paged organisation, a user, small ones) beside the GitLab
+    # instance crawled whole: the stop, the resume and the publication of that, in seconds.
     hosts = ("github.com", "gricad-gitlab.univ-grenoble-alpes.fr")
     with LocalForge(Dataset.load(), latency=0.05) as forge:
-        config = _local_config(forge, tmp_path / "organisations.yml", hosts)
+        config = _local_config(forge, tmp_path / "organisations.yml", hosts, KILL_ACCOUNTS)
         env = {v: "test-token" for f in load_config(config).forges for v in token_variables(f)}
         db, out = tmp_path / "inventory.db", tmp_path / "public"
         process = _schedule_once(config, db, out, env)
