@@ -321,6 +321,24 @@ def test_the_session_sends_nothing_outside_the_forge(other):
     assert forge.saw_token(GITLAB_TOKEN) and len(forge.requests) == 1
 
 
+def test_a_proxy_from_the_environment_carries_every_request_of_a_session(other, monkeypatch):
+    """The environment's proxy (an AMD's network often has one) is read once per session and
+    used for each of its requests; a later session sees a changed environment (NO_PROXY)."""
+    with HostileServer(lambda seen: json_answer([])) as forge:
+        for name in ("NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HTTP_PROXY", other.url)
+        session = ForgeSession(f"{forge.url}/api/v4")
+        for _ in range(3):
+            assert session.get(f"{forge.url}/api/v4/projects").status_code == 200
+        assert [seen.path for seen in other.requests] == [f"{forge.url}/api/v4/projects"] * 3
+        assert forge.requests == []
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        direct = ForgeSession(f"{forge.url}/api/v4")
+        assert direct.get(f"{forge.url}/api/v4/projects").status_code == 200
+        assert len(forge.requests) == 1 and len(other.requests) == 3
+
+
 # --- tokens echoed by the forge ----------------------------------------------------------------
 
 
