@@ -134,8 +134,7 @@ OTHER_VERSIONS = [
 def test_a_text_stating_another_version_does_not_get_the_references_id(
     licence: str, old: str, new: str
 ) -> None:
-    text = (TEXTS / f"{licence}.en.txt").read_text(encoding="utf-8")
-    assert old in text and detect(text).licence == licence
+    text = reference_text(licence, old)
     # neither the reference's id nor the id of the version it states: its text is not that one
     assert detect(text.replace(old, new, 1)).licence == NOASSERTION
 
@@ -264,12 +263,18 @@ KEY_VARIATIONS = [
 ]
 
 
+def reference_text(licence: str, old: str) -> str:
+    """The English reference text of ``licence``, which holds ``old`` and is found as itself."""
+    text = (TEXTS / f"{licence}.en.txt").read_text(encoding="utf-8")
+    assert old in text and detect(text).licence == licence
+    return text
+
+
 @pytest.mark.parametrize(("licence", "old", "new"), KEY_REWORDINGS)
 def test_a_rewording_of_a_short_licences_key_sentence_is_refused(
     licence: str, old: str, new: str
 ) -> None:
-    text = (TEXTS / f"{licence}.en.txt").read_text(encoding="utf-8")
-    assert old in text and detect(text).licence == licence
+    text = reference_text(licence, old)
     reworded = text.replace(old, new)
     assert similarity(reworded, licence) >= THRESHOLD  # the word set hardly moves
     assert detect(reworded).licence == NOASSERTION
