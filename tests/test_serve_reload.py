@@ -11,6 +11,9 @@ from _publish_helpers import crawled_demo, private_copy
 
 from tests._datasette_helpers import publish, serving
 
+#: Between two requests of a client: a steady flow through each swap without holding the
+#: machine's cores (the load's speed is measured by bench/datasette_load.py, not here).
+PAUSE = 0.02
 PATHS = (
     "/inventory/repositories",
     "/inventory/repositories.json?_search=donnees&_size=5",
@@ -56,6 +59,7 @@ def test_two_publications_under_load_fail_no_request(demo_run, tmp_path_factory)
                 answers.append(status)
                 if status != 200:
                     failures.append(f"{path}: HTTP {status}")
+                stop.wait(PAUSE)
 
         clients = [threading.Thread(target=client) for _ in range(2)]
         for thread in clients:

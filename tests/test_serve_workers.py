@@ -34,9 +34,12 @@ def publications_seen(url: str) -> int:
     return len(answer.json())
 
 
-def hammer(url: str, paths: list[str], seconds: float, clients: int = 6) -> list[str]:
-    """Requests from ``clients`` threads, each on new connections, for ``seconds``; the
-    failures (errors and non-200 answers)."""
+def hammer(
+    url: str, paths: list[str], seconds: float, clients: int = 6, pause: float = 0.02
+) -> list[str]:
+    """Requests from ``clients`` threads, each on new connections, for ``seconds``, each
+    client waiting ``pause`` between two (a steady flow, not the cores held); the failures
+    (errors and non-200 answers)."""
     stop = time.monotonic() + seconds
     failures: list[str] = []
 
@@ -52,6 +55,7 @@ def hammer(url: str, paths: list[str], seconds: float, clients: int = 6) -> list
                 continue
             if status != 200:
                 failures.append(f"{path}: HTTP {status}")
+            time.sleep(pause)
 
     threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
     for thread in threads:
