@@ -126,6 +126,7 @@ def test_readers_never_miss_the_folder_while_it_is_republished(live, tmp_path):
                 reads += 1
             except (OSError, ValueError, sqlite3.Error) as error:
                 failures.append(repr(error))
+            stop.wait(0.001)  # hundreds of reads a second, not a core held from the publisher
 
     thread = threading.Thread(target=reader)
     thread.start()
