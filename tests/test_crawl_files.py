@@ -81,6 +81,11 @@ def test_reuse_folder_with_several_licences_is_no_single_answer(crawled):
         assert rows[rid]["licence"] == "NOASSERTION", rid
 
 
+def manifest_silent(repo) -> bool:
+    """Whether the repository's manifests name no free licence (none, or a refusal to)."""
+    return repo.manifest_licence in (None, "UNLICENSED", "proprietary")
+
+
 def test_manifest_declares_the_licence_when_there_is_no_licence_file(crawled):
     _db, rows, upstream = crawled
     declared = [
@@ -88,7 +93,7 @@ def test_manifest_declares_the_licence_when_there_is_no_licence_file(crawled):
         for rid, repo in upstream.items()
         if repo.licence_file_spdx is None
         and not repo.reuse_spdx
-        and repo.manifest_licence not in (None, "UNLICENSED", "proprietary")
+        and not manifest_silent(repo)
         and forge_is_silent(repo)
     ]
     assert {repo.host for _, repo in declared} == {"github.com", GITLAB_INSTANCE}
@@ -101,7 +106,7 @@ def test_manifest_declares_the_licence_when_there_is_no_licence_file(crawled):
         for rid, repo in upstream.items()
         if repo.licence_file_spdx is None
         and not repo.reuse_spdx
-        and repo.manifest_licence in (None, "UNLICENSED", "proprietary")
+        and manifest_silent(repo)
         and forge_is_silent(repo)
     ]
     assert silent
@@ -133,9 +138,7 @@ def test_readme_licence_section_gives_the_licence_without_a_licence_file(crawled
     named = [
         (rid, repo)
         for rid, repo in upstream.items()
-        if no_licence_file(repo)
-        and repo.readme_licence is not None
-        and repo.manifest_licence in (None, "UNLICENSED", "proprietary")
+        if no_licence_file(repo) and repo.readme_licence is not None and manifest_silent(repo)
     ]
     assert {repo.host for _, repo in named} == {"github.com", GITLAB_INSTANCE}
     # every way a README writes it: a French or English sentence, a badge, the text or notice
@@ -153,7 +156,7 @@ def test_readme_without_a_licence_named_in_a_section_gives_nothing(crawled):
         for rid, repo in upstream.items()
         if no_licence_file(repo)
         and repo.readme_licence is None
-        and repo.manifest_licence in (None, "UNLICENSED", "proprietary")
+        and manifest_silent(repo)
         and any(e.role == "readme" for e in repo.entries)
     ]
     sections = {repo.readme_section for _, repo in cases}
@@ -175,7 +178,7 @@ def test_manifest_and_licence_file_win_over_the_readme(crawled):
         for rid, repo in upstream.items()
         if no_licence_file(repo)
         and repo.readme_licence is not None
-        and repo.manifest_licence not in (None, "UNLICENSED", "proprietary")
+        and not manifest_silent(repo)
         and normalise(repo.manifest_licence) != repo.readme_licence
     ]
     assert {repo.host for _, repo in declared} == {"github.com", GITLAB_INSTANCE}
