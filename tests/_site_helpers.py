@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 from _shared import built_once, shared_base
@@ -25,6 +26,9 @@ from crawler.publish import site
 from localforge import Dataset, LocalForge
 
 HOSTS = ("github.com", "gitlab.ow2.org")
+#: Debian's Chromium (`make site-deps` installs it): Playwright's own browser downloads are
+#: not available here.
+CHROMIUM = Path("/usr/bin/chromium")
 #: The account and repository that get the payloads (a small GitHub organisation).
 HOSTILE_OWNER = "imagesdesmaths"
 PAYLOAD_NAME = '"><svg onload=window.__pwned=1>'
@@ -139,3 +143,16 @@ def serve(directory: Path) -> Iterator[str]:
 
 def build(db_path: Path, out: Path, **kwargs: object) -> site.SiteReport:
     return site.build(db_path, out, **kwargs)  # type: ignore[arg-type]
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium, headless, driven by Playwright; closed on leaving."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM))
+        try:
+            yield browser
+        finally:
+            browser.close()

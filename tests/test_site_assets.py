@@ -8,14 +8,13 @@ from __future__ import annotations
 import gzip
 import re
 from collections import Counter
-from pathlib import Path
 
 import _site_helpers as helpers
 import pytest
 
 from crawler.publish import site
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = helpers.CHROMIUM
 DIST = site.dsfr_dist()
 pytestmark = pytest.mark.skipif(
     not (DIST / "dsfr.min.css").is_file(), reason="DSFR absent : lancez `make site-deps`"
@@ -173,10 +172,9 @@ def test_only_what_the_pages_use_is_shipped(built, used):
 def phone(tmp_path_factory):
     if not CHROMIUM.exists():
         pytest.skip("/usr/bin/chromium absent : `make site-deps` l'installe")
-    playwright_api = pytest.importorskip("playwright.sync_api")
+    pytest.importorskip("playwright.sync_api")
     _, out, _ = helpers.shared_site(tmp_path_factory)
-    with helpers.serve(out) as url, playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM))
+    with helpers.serve(out) as url, helpers.chromium() as browser:
         context = browser.new_context(viewport={"width": 375, "height": 740})
         page = context.new_page()
         page.errors = []
@@ -186,7 +184,6 @@ def phone(tmp_path_factory):
             lambda m: page.errors.append(m.text) if m.type == "error" else None,
         )
         yield page, url
-        browser.close()
 
 
 def test_the_header_menu_opens_on_a_narrow_screen(phone):

@@ -16,7 +16,7 @@ import pytest
 
 from crawler.publish import site
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = helpers.CHROMIUM
 AXE = site.ROOT / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = Path(__file__).parent / "artifacts" / "site"
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
@@ -29,7 +29,7 @@ pytestmark = [
     pytest.mark.skipif(not AXE.exists(), reason="axe-core absent : lancez `make site-deps`"),
 ]
 
-playwright_api = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 
 
 @pytest.fixture(scope="module")
@@ -41,10 +41,8 @@ def served(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    with playwright_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM))
+    with helpers.chromium() as chromium:
         yield chromium
-        chromium.close()
 
 
 @pytest.fixture

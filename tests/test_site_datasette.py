@@ -14,7 +14,7 @@ from datasette.utils import tilde_encode
 
 from tests._datasette_helpers import publish, serving
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = helpers.CHROMIUM
 ARTIFACTS = Path(__file__).parent / "artifacts" / "site"
 DB = "inventory"
 
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.skipif(
     reason="/usr/bin/chromium absent : `make site-deps` l'installe (apt-get install chromium)",
 )
 
-playwright_api = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 
 
 @pytest.fixture(scope="module")
@@ -38,10 +38,8 @@ def datasette(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    with playwright_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM))
+    with helpers.chromium() as chromium:
         yield chromium
-        chromium.close()
 
 
 @pytest.fixture
