@@ -8,9 +8,10 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
@@ -85,3 +86,58 @@ def rss_kb(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise AssertionError("no VmRSS")
+
+
+def publications_seen(url: str) -> int:
+    """The publications the server at ``url`` serves (rows of publish_runs), asked on a new
+    connection each time, so that any of its workers may answer."""
+    answer = requests.get(f"{url}/inventory/publish_runs.json?_shape=array", timeout=30)
+    answer.raise_for_status()
+    return len(answer.json())
+
+
+@dataclass
+class Load:
+    """What the clients of ``load`` saw: each answer's status, and the failures (errors and
+    non-200 answers)."""
+
+    answers: list[int] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def load(
+    url: str, paths: list[str], clients: int, *, new_connections: bool = False
+) -> Iterator[Load]:
+    """``clients`` threads asking for ``paths`` in turn until the block ends, each waiting
+    20 ms between two requests (a steady flow through whatever the block does, not the cores
+    held); on one kept-alive session each, or on a new connection per request (so that every
+    worker of the server gets some)."""
+    stop = threading.Event()
+    seen = Load()
+
+    def client(offset: int) -> None:
+        get = requests.get if new_connections else requests.Session().get
+        index = offset
+        while not stop.is_set():
+            path = paths[index % len(paths)]
+            index += 1
+            try:
+                status = get(f"{url}{path}", timeout=30).status_code
+            except requests.RequestException as error:
+                seen.failures.append(f"{path}: {error!r}")
+                continue
+            seen.answers.append(status)
+            if status != 200:
+                seen.failures.append(f"{path}: HTTP {status}")
+            stop.wait(0.02)
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    try:
+        yield seen
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=60)

@@ -3,31 +3,21 @@ database, while `codegouv publish` replaces the published folder under it."""
 
 from __future__ import annotations
 
-import threading
 import time
 
-import requests
 from _publish_helpers import crawled_demo, private_copy
 
-from tests._datasette_helpers import publish, serving
+from tests._datasette_helpers import load, publications_seen, publish, serving
 
-#: Between two requests of a client: a steady flow through each swap without holding the
-#: machine's cores (the load's speed is measured by bench/datasette_load.py, not here).
-PAUSE = 0.02
-PATHS = (
+#: What the clients ask for (the load's speed is measured by bench/datasette_load.py, not here).
+PATHS = [
     "/inventory/repositories",
     "/inventory/repositories.json?_search=donnees&_size=5",
     "/inventory/owners.json?_sort=login&_size=10",
     "/inventory/publish_runs.json?_shape=array",
     "/inventory/licences_utilisees.json",
     "/",
-)
-
-
-def publications_seen(url: str) -> int:
-    answer = requests.get(f"{url}/inventory/publish_runs.json?_shape=array", timeout=30)
-    answer.raise_for_status()
-    return len(answer.json())
+]
 
 
 def test_two_publications_under_load_fail_no_request(demo_run, tmp_path_factory):
@@ -41,30 +31,7 @@ def test_two_publications_under_load_fail_no_request(demo_run, tmp_path_factory)
 
     with serving("--out", str(out)) as server:
         first = publications_seen(server.url)
-        stop = threading.Event()
-        answers: list[int] = []
-        failures: list[str] = []
-
-        def client() -> None:
-            session = requests.Session()
-            index = 0
-            while not stop.is_set():
-                path = PATHS[index % len(PATHS)]
-                index += 1
-                try:
-                    status = session.get(f"{server.url}{path}", timeout=30).status_code
-                except requests.RequestException as error:
-                    failures.append(f"{path}: {error!r}")
-                    continue
-                answers.append(status)
-                if status != 200:
-                    failures.append(f"{path}: HTTP {status}")
-                stop.wait(PAUSE)
-
-        clients = [threading.Thread(target=client) for _ in range(2)]
-        for thread in clients:
-            thread.start()
-        try:
+        with load(server.url, PATHS, clients=2) as seen:
             for expected in (first + 1, first + 2):
                 time.sleep(1)
                 publish(own_db, out, site=False)
@@ -73,13 +40,9 @@ def test_two_publications_under_load_fail_no_request(demo_run, tmp_path_factory)
                     assert time.monotonic() < deadline, "the new publication was never served"
                     time.sleep(0.2)
             time.sleep(1)
-        finally:
-            stop.set()
-            for thread in clients:
-                thread.join(timeout=60)
 
-        assert failures == []
-        assert len(answers) > 20, "the clients kept requesting during both publications"
+        assert seen.failures == []
+        assert len(seen.answers) > 20, "the clients kept requesting during both publications"
         assert publications_seen(server.url) == first + 2
         # Only the current publication and the one before it remain beside the folder.
         builds = [p for p in work.iterdir() if p.name.startswith(".public.build-")]

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import os
 import signal
-import threading
 import time
 from pathlib import Path
 
-import requests
-
-from tests._datasette_helpers import publish, serving
+from tests._datasette_helpers import load, publications_seen, publish, serving
 from tests._publish_helpers import crawled_demo, demo_publication, private_copy
 
 
@@ -25,44 +22,6 @@ def cpu_ticks(pid: int) -> int:
     """User + system CPU time of a process, in clock ticks (Linux)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])
-
-
-def publications_seen(url: str) -> int:
-    # A new connection each time, so that any worker may answer.
-    answer = requests.get(f"{url}/inventory/publish_runs.json?_shape=array", timeout=30)
-    answer.raise_for_status()
-    return len(answer.json())
-
-
-def hammer(
-    url: str, paths: list[str], seconds: float, clients: int = 6, pause: float = 0.02
-) -> list[str]:
-    """Requests from ``clients`` threads, each on new connections, for ``seconds``, each
-    client waiting ``pause`` between two (a steady flow, not the cores held); the failures
-    (errors and non-200 answers)."""
-    stop = time.monotonic() + seconds
-    failures: list[str] = []
-
-    def client(offset: int) -> None:
-        index = offset
-        while time.monotonic() < stop:
-            path = paths[index % len(paths)]
-            index += 1
-            try:
-                status = requests.get(f"{url}{path}", timeout=30).status_code
-            except requests.RequestException as error:
-                failures.append(f"{path}: {error!r}")
-                continue
-            if status != 200:
-                failures.append(f"{path}: HTTP {status}")
-            time.sleep(pause)
-
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return failures
 
 
 PATHS = [
@@ -87,24 +46,21 @@ def test_workers_share_the_port_reload_and_stop_together(demo_run, tmp_path_fact
         workers = workers_of(server.process.pid)
         assert len(workers) == 2
         before = {pid: cpu_ticks(pid) for pid in workers}
-        assert hammer(server.url, PATHS, seconds=4) == []
+        with load(server.url, PATHS, clients=6, new_connections=True) as seen:
+            time.sleep(4)
+        assert seen.failures == []
         # Both processes did part of the work (the kernel spreads new connections).
         assert all(cpu_ticks(pid) > before[pid] for pid in workers)
 
         first = publications_seen(server.url)
-        failures: list[str] = []
-        load = threading.Thread(
-            target=lambda: failures.extend(hammer(server.url, PATHS, seconds=6, clients=3))
-        )
-        load.start()
-        publish(own_db, out, site=False)
-        load.join()
-        assert failures == [], "no request fails while a new publication is swapped in"
-        # Every worker serves the new publication: many new connections all see it.
-        deadline = time.monotonic() + 60
-        while {publications_seen(server.url) for _ in range(12)} != {first + 1}:
-            assert time.monotonic() < deadline, "a worker kept the old publication"
-            time.sleep(0.3)
+        with load(server.url, PATHS, clients=3, new_connections=True) as seen:
+            publish(own_db, out, site=False)
+            # Every worker serves the new publication: many new connections all see it.
+            deadline = time.monotonic() + 60
+            while {publications_seen(server.url) for _ in range(12)} != {first + 1}:
+                assert time.monotonic() < deadline, "a worker kept the old publication"
+                time.sleep(0.3)
+        assert seen.failures == [], "no request fails while a new publication is swapped in"
 
         server.process.send_signal(signal.SIGTERM)
         assert server.process.wait(timeout=30) == 0
