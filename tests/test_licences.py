@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import time
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -526,3 +527,34 @@ def test_a_hostile_readme_gives_nothing_and_costs_little() -> None:
         start = time.thread_time()
         assert licence_from_readme(hostile) is None
         assert time.thread_time() - start < 2.0
+
+
+def test_addresses_are_dropped_line_by_line_as_from_the_whole_text() -> None:
+    """Web and e-mail addresses are searched only in the lines that can hold one: the words
+    must be those of the pattern applied to the whole text, on every reference text and on
+    addresses at the start, middle and end of lines, in angle brackets, on adjacent lines."""
+    from crawler.licences import text as licence_text
+
+    crafted = (
+        "See <https://example.org/licence> and www.example.org/x\n"
+        "https://a.example/b\nmail: <jane.doe+x@example.fr>, bob@example.com\n"
+        "ftp://files.example/licence.txt)\n\nwww.gnu.org is not\nan@address.here.\n"
+    )
+    texts = [crafted, *(ref.name for ref in references())]
+    folder = resources.files("crawler.licences").joinpath("data/texts")
+    texts += [e.read_text(encoding="utf-8") for e in folder.iterdir() if e.name.endswith(".txt")]
+    for text in texts:
+        whole = licence_text._EMAIL.sub(" ", licence_text._URL.sub(" ", text))
+        lines = licence_text._sub_lines(licence_text._URL, text, ("://", "www."))
+        assert licence_text._sub_lines(licence_text._EMAIL, lines, ("@",)) == whole
+
+
+def test_the_words_of_a_text_are_a_new_list_at_every_call() -> None:
+    """Normalised words are remembered for the texts seen last; a caller that changes the list
+    it got changes nothing for the next caller."""
+    from crawler.licences import text as licence_text
+
+    text = "Permission is hereby granted, free of charge, to any person obtaining a copy"
+    first = licence_text.tokens(text)
+    first.append("tampered")
+    assert licence_text.tokens(text) == first[:-1]
