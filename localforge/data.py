@@ -662,6 +662,11 @@ def _login(replica: int, login: str) -> str:
     return login if replica == 1 else f"{login}-{replica}"
 
 
+#: The bundled data at scale 1, built once per process (``Dataset.load`` copies it).
+_BUNDLED: Dataset | None = None
+_bundled_lock = threading.Lock()
+
+
 class Dataset:
     """Accounts and repositories per forge host; mutable so tests can simulate upstream changes.
 
@@ -693,6 +698,11 @@ class Dataset:
         """Load the bundled CSV files: GitHub rows under ``github.com``, GitLab rows under the
         host of their URL.
 
+        Every call gives a dataset of its own, free to change. The bundled data at scale 1 is
+        built once per process (0.2 s of CPU; the test suite starts a local forge a hundred
+        times): the later calls copy its indexes and share its records, which are immutable
+        (a change replaces a record and the lists that hold it, never alters them).
+
         Args:
             scale: with ``k > 1`` each GitHub owner is replicated ``k`` times, as ``LOGIN``,
                 ``LOGIN-2`` .. ``LOGIN-k``, with the same repositories (new ids and synthetic
@@ -701,6 +711,27 @@ class Dataset:
             gitlab_scale: the same for GitLab's top-level namespaces (default: ``scale``);
                 see :func:`localforge.gitlab_data.load` for the figures.
         """
+        if scale != 1 or (gitlab_scale or 1) != 1 or data_dir != DATA_DIR:
+            return cls._build(scale, data_dir, gitlab_scale)  # benchmarks: once, large
+        global _BUNDLED  # noqa: PLW0603 - a process-wide cache, built under a lock
+        with _bundled_lock:
+            if _BUNDLED is None:
+                _BUNDLED = cls._build(1, DATA_DIR, None)
+            return _BUNDLED._copy()
+
+    def _copy(self) -> Dataset:
+        """A dataset with the same records and indexes of its own."""
+        copy = type(self)()
+        copy._kinds = dict(self._kinds)
+        copy._accounts = {host: dict(accounts) for host, accounts in self._accounts.items()}
+        copy._repos = {host: dict(owned) for host, owned in self._repos.items()}
+        copy._repos_by_id = dict(self._repos_by_id)
+        copy._accounts_by_id = dict(self._accounts_by_id)
+        copy._users_by_id = dict(self._users_by_id)
+        return copy
+
+    @classmethod
+    def _build(cls, scale: int, data_dir: Path, gitlab_scale: int | None) -> Dataset:
         if scale < 1:
             raise ValueError(f"scale must be >= 1, not {scale}")
         all_rows = _read_csv(data_dir / REPOSITORIES_CSV)

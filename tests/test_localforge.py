@@ -524,3 +524,27 @@ def test_counters_are_served_for_other_processes(localforge):
     http.get(f"{localforge.api_url('github.com')}/users/etalab", timeout=10)
     stats = http.get(f"{localforge.url}/_localforge/stats", timeout=10).json()
     assert stats["github.com"]["rest"] + stats["github.com"]["graphql"] == before + 1
+
+
+def test_each_loaded_dataset_changes_alone():
+    """``Dataset.load`` builds the bundled data once per process and hands out copies: a change
+    to one dataset (a repository updated, removed or added, an account's count) is seen by
+    that dataset only, and a local forge serving another one still serves the original."""
+    changed, other = Dataset.load(), Dataset.load()
+    host = "github.com"
+    first, second = next(changed.all_repositories(host)), list(changed.all_repositories(host))[1]
+    changed.update_repository(host, first.owner, first.name, stars=first.stars + 1000)
+    changed.remove_repository(host, second.owner, second.name)
+    assert changed.repository(host, first.owner, first.name).stars == first.stars + 1000
+    assert changed.repository(host, second.owner, second.name) is None
+    assert other.repository(host, first.owner, first.name).stars == first.stars
+    assert other.repository(host, second.owner, second.name) == second
+    assert (changed.version, other.version) == (2, 0)
+    fresh = Dataset.load()
+    assert [r.stars for r in fresh.all_repositories(host)] == [
+        r.stars for r in other.all_repositories(host)
+    ]
+    with LocalForge(other) as forge:
+        url = f"{forge.api_url(host)}/repos/{first.owner}/{first.name}"
+        answer = requests.get(url, headers={"Authorization": "token test"}, timeout=10)
+    assert answer.json()["stargazers_count"] == first.stars
