@@ -366,7 +366,11 @@ def _bars(items: Iterable[tuple[str, int]]) -> list[Row]:
 # --- rendering ----------------------------------------------------------------------------------
 
 
+@functools.cache
 def environment() -> jinja2.Environment:
+    """The templates' environment, one per process: a template is compiled once, not at every
+    build (a publication, a test), and forked rendering workers inherit the compiled ones. The
+    loader still reloads a template changed on disk."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=True,
