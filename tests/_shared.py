@@ -137,7 +137,9 @@ def plain_install(shared: Path) -> PlainInstall:
         install = subprocess.run(
             [
                 *(sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python")),
-                *("install", "-q", "--no-deps", str(source)),
+                # The backend is this venv's setuptools (a dev dependency): no isolated build
+                # environment fetched from the index at every run (2 s of CPU, 3 s of wall).
+                *("install", "-q", "--no-deps", "--no-build-isolation", str(source)),
             ],
             capture_output=True,
             text=True,
