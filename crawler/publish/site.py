@@ -586,6 +586,12 @@ class _Renderer:
 
     def finish(self) -> None:
         """Wait for the workers' pages (a worker's error is raised here)."""
+        if self.pool is None:
+            # Less than one batch in all (a small site, a rebuild after a few changes): written
+            # here, as the workers would, without starting processes for it.
+            for path, template, context in self.batch:
+                self.writer.write(path, template, context)
+            self.batch = []
         self._submit()
         try:
             for future in self.pending:
