@@ -12,14 +12,15 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from crawler import db as store
 from sill.load import BUNDLED_2022, SILL_URL, check_mostly_valid, load
 from sill.match import RepositoryRef, match
 from sill.models import SillExport, Software
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 log = logging.getLogger(__name__)
 

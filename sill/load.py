@@ -32,8 +32,6 @@ from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import requests
-
 from crawler.licences.bounded import ParseError, json_depth, read_capped
 from sill._fields import EntryError, json_type
 from sill.models import SillExport, SillSimilarSoftware, Software
@@ -102,6 +100,9 @@ def fetch_url(url: str) -> bytes:
     parts = urlsplit(url)
     if parts.scheme == "http" and not _is_loopback(parts.hostname or ""):
         raise SillSourceError(f"{url}: plain http refused, use https")
+    # Imported here: a bundled copy or a file is read without loading requests.
+    import requests
+
     try:
         with requests.get(
             url,
