@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING
 from crawler import db as store
 from crawler import sill_sync
 from crawler.lock import exclusive
-from sill.load import SillSourceError
 
 if TYPE_CHECKING:
     from crawler.forges.base import RetryPolicy
     from crawler.models import Config, RunReport
     from crawler.pipeline import ProgressCallback
     from crawler.publish.build import PublishReport
+    from sill.load import SillSourceError
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +70,8 @@ def sill(
         sill.load.SillError: the source is unreadable or not a SILL export (tables untouched).
         crawler.lock.AlreadyRunning: another step holds the database.
     """
+    from sill.load import SillSourceError
+
     with exclusive(db_path):
         db = store.open_db(db_path)
         try:

@@ -80,6 +80,8 @@ def test_help_loads_no_heavy_library(tmp_path: Path) -> None:
     assert run.status == 0, run.stderr
     assert "crawl" in run.stdout and "orgs" in run.stdout and "schedule" in run.stdout
     assert not run.packages & (HEAVY | {"requests", "ruamel"})
+    # the SILL's loader and the licence detection neither, for the default --source
+    assert not {"sill.load", "crawler.licences"} & run.modules
 
 
 @pytest.mark.parametrize("command", ["crawl", "schedule", "publish", "sill"])
