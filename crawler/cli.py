@@ -28,7 +28,6 @@ from rich.console import Console
 from crawler import db as store
 from crawler import jobs, scheduler, sill_sync
 from crawler import status as status_module
-from crawler.config import ConfigError, load_config, select, unsupported_forges
 from crawler.explain import explain
 from crawler.lock import AlreadyRunning
 from crawler.models import FORGE_KINDS
@@ -38,6 +37,7 @@ if TYPE_CHECKING:
     from rich.progress import TaskID
 
     from crawler import orgs as orgs_module
+    from crawler.config import ConfigError
     from crawler.models import RunReport
     from crawler.pipeline import Progress as CrawlProgress
     from crawler.publish.build import PublishReport
@@ -189,6 +189,7 @@ def crawl(
     Statut de sortie : 0 tout va bien, 1 des comptes en échec (leurs données précédentes sont
     gardées), 2 entrée invalide (rien n'est écrit).
     """
+    from crawler.config import ConfigError, load_config, select, unsupported_forges
     from crawler.forges.base import RetryPolicy
 
     try:
@@ -631,6 +632,7 @@ def validate(file: Path | None, config_path: Path) -> None:
     """Vérifie le fichier des comptes (FILE, ou --config) et signale chaque erreur avec sa
     ligne, avant une demande de fusion. Statut 2 si le fichier a des erreurs."""
     from crawler import orgs as orgs_module
+    from crawler.config import ConfigError, unsupported_forges
 
     config_path = file or config_path
     try:
@@ -687,6 +689,7 @@ def orgs_add(
     Statut 2 : doublon, forge inconnue sans --forge, ou fichier invalide (rien n'est écrit).
     """
     from crawler import orgs as orgs_module
+    from crawler.config import ConfigError
 
     settings = {"pso_id": pso_id, "floss_policy": floss_policy, "name": name, "ministry": ministry}
     try:
@@ -734,6 +737,7 @@ def orgs_check(accounts: tuple[str, ...], as_json: bool, config_path: Path) -> N
     introuvable, renommé ou n'a pas pu être vérifié ; 2 si l'entrée est invalide.
     """
     from crawler import orgs as orgs_module
+    from crawler.config import ConfigError
 
     try:
         targets = orgs_module.check_targets(orgs_module.load_accounts(config_path), accounts)

@@ -25,10 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from crawler import jobs
-from crawler.config import ConfigError, load_config
 from crawler.lock import AlreadyRunning, exclusive
 
 if TYPE_CHECKING:
@@ -71,6 +68,8 @@ def load_schedule(path: Path) -> Schedule:
     file, the line and the key of a mistake."""
     if not path.exists():
         return Schedule()
+    import yaml
+
     try:
         text = path.read_text(encoding="utf-8")[:65536]
         node = yaml.compose(text)
@@ -195,6 +194,8 @@ def inventory_chains(
     read again at each run, so an account added during the day is crawled the next night."""
 
     def crawl(stop: threading.Event) -> Any:
+        from crawler.config import ConfigError, load_config
+
         try:
             config = load_config(config_path)
         except ConfigError as error:
