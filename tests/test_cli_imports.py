@@ -20,6 +20,7 @@ import pytest
 import sqlite_utils
 
 from crawler.config import token_variables
+from crawler.db import open_db
 from crawler.models import ForgeConfig
 from localforge import LocalForge
 
@@ -127,3 +128,16 @@ def test_a_gitlab_only_crawl_does_not_load_pygithub(tmp_path: Path, localforge: 
     assert not run.packages & {"jinja2", "apscheduler", "datasette"}
     assert "crawler.forges.github" not in run.modules
     assert "crawler.publish.build" not in run.modules
+
+
+def test_a_publication_without_the_site_does_not_load_it(tmp_path: Path) -> None:
+    db_path = tmp_path / "inventory.db"
+    open_db(db_path).close()  # an empty inventory: what is published does not matter here
+    out = tmp_path / "public"
+    run = codegouv(tmp_path, "publish", "--no-site", "--db", str(db_path), "--out", str(out))
+    assert run.status == 0, run.stderr
+    build = json.loads((out / "build.json").read_text(encoding="utf-8"))
+    assert build["site"]["asked"] is False and not (out / "site").exists()
+    assert (out / "data" / "datapackage.json").is_file()
+    assert "crawler.publish.site" not in run.modules
+    assert not run.packages & {"jinja2", "github", "gitlab", "apscheduler"}
