@@ -1,4 +1,9 @@
-"""The `codegouv` command line: parse, call, print. No logic lives here."""
+"""The `codegouv` command line: parse, call, print. No logic lives here.
+
+Every `codegouv` process imports this module before it does anything, so its own imports are
+the few that building the commands needs (click, rich's console, the defaults shown by
+``--help``); each command imports what it runs. ``tests/test_cli_imports.py`` keeps it so.
+"""
 
 from __future__ import annotations
 
@@ -15,29 +20,28 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.console import Console
-from rich.logging import RichHandler
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
 from crawler import db as store
-from crawler import jobs, publiccode, scheduler, sill_sync
-from crawler import orgs as orgs_module
+from crawler import jobs, scheduler, sill_sync
 from crawler import status as status_module
-from crawler.config import ConfigError, load_config, select, unsupported_forges
 from crawler.explain import explain
-from crawler.forges.base import RetryPolicy
-from crawler.licences import MANIFESTS, Detection, detect, from_manifest
-from crawler.licences.bounded import ParseError, read_capped
-from crawler.licences.manifests import MAX_BYTES as MAX_FILE_BYTES
 from crawler.lock import AlreadyRunning
-from crawler.models import FORGE_KINDS, RunReport
-from crawler.pipeline import Progress as CrawlProgress
-from crawler.publish.build import PublishError, PublishInputError, PublishReport
+from crawler.models import FORGE_KINDS
 from crawler.redact import RedactingFilter, register_environment
-from sill.load import SillError, SillSourceError
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
+
+    from crawler import orgs as orgs_module
+    from crawler.config import ConfigError
+    from crawler.models import RunReport
+    from crawler.pipeline import Progress as CrawlProgress
+    from crawler.publish.build import PublishReport
+    from sill.load import SillSourceError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -53,6 +57,8 @@ def _setup_logging(verbose: int) -> None:
     level = logging.WARNING - 10 * min(verbose, 2)
     handler: logging.Handler
     if err.is_terminal:
+        from rich.logging import RichHandler
+
         handler = RichHandler(console=err, show_path=False, markup=False)
         line = "%(message)s"
     else:
@@ -183,6 +189,9 @@ def crawl(
     Statut de sortie : 0 tout va bien, 1 des comptes en échec (leurs données précédentes sont
     gardées), 2 entrée invalide (rien n'est écrit).
     """
+    from crawler.config import ConfigError, load_config, select, unsupported_forges
+    from crawler.forges.base import RetryPolicy
+
     try:
         config = select(load_config(config_path), forges=forges, owners=owners)
     except ConfigError as error:
@@ -223,6 +232,8 @@ def _progress_bars() -> Iterator[Callable[[CrawlProgress], None] | None]:
     if not err.is_terminal:
         yield None
         return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
     tasks: dict[str, TaskID] = {}
     with Progress(
         TextColumn("{task.description:<28}"),
@@ -279,6 +290,7 @@ def sill_command(source: str, db_path: Path) -> None:
     Si l'adresse par défaut ne répond pas, la copie fournie est chargée, avec un avertissement.
     Un fichier qui n'est pas un export du SILL laisse les tables du SILL intactes (statut 2).
     """
+    from sill.load import SillError
 
     def on_fallback(error: SillSourceError) -> None:
         err.print(
@@ -334,6 +346,8 @@ def publish(db_path: Path, out_dir: Path, site: bool) -> None:
     Statut de sortie : 0 publié, 1 échec (la publication précédente reste en place),
     2 entrée invalide.
     """
+    from crawler.publish.build import PublishError, PublishInputError
+
     try:
         report = jobs.publish(db_path, out_dir, site=site)
     except (PublishInputError, AlreadyRunning) as error:
@@ -368,6 +382,10 @@ def licence_command(files: tuple[Path, ...], as_json: bool) -> None:
     Affiche pour chaque fichier l'identifiant SPDX trouvé (ou NOASSERTION : texte non reconnu,
     NONE : pas de licence), la confiance et le texte de référence le plus proche.
     """
+    from crawler.licences import MANIFESTS, Detection, detect, from_manifest
+    from crawler.licences.bounded import ParseError, read_capped
+    from crawler.licences.manifests import MAX_BYTES as MAX_FILE_BYTES
+
     failed = False
     for path in files:
         try:
@@ -411,6 +429,8 @@ def licence_command(files: tuple[Path, ...], as_json: bool) -> None:
 def publiccode_command(files: tuple[Path, ...], as_json: bool) -> None:
     """Valide des fichiers publiccode.yml (« 0 », versions 0.2 à 0.7) : chaque erreur et chaque
     avertissement avec le chemin de sa clé. Statut 1 si un fichier est invalide."""
+    from crawler import publiccode
+
     invalid = False
     for path in files:
         try:
@@ -611,6 +631,9 @@ def orgs() -> None:
 def validate(file: Path | None, config_path: Path) -> None:
     """Vérifie le fichier des comptes (FILE, ou --config) et signale chaque erreur avec sa
     ligne, avant une demande de fusion. Statut 2 si le fichier a des erreurs."""
+    from crawler import orgs as orgs_module
+    from crawler.config import ConfigError, unsupported_forges
+
     config_path = file or config_path
     try:
         config = orgs_module.load_accounts(config_path)
@@ -665,6 +688,9 @@ def orgs_add(
 
     Statut 2 : doublon, forge inconnue sans --forge, ou fichier invalide (rien n'est écrit).
     """
+    from crawler import orgs as orgs_module
+    from crawler.config import ConfigError
+
     settings = {"pso_id": pso_id, "floss_policy": floss_policy, "name": name, "ministry": ministry}
     try:
         result = orgs_module.add_owner(
@@ -710,6 +736,9 @@ def orgs_check(accounts: tuple[str, ...], as_json: bool, config_path: Path) -> N
     Les jetons sont ceux du parcours (variables d'environnement). Statut 1 si un compte est
     introuvable, renommé ou n'a pas pu être vérifié ; 2 si l'entrée est invalide.
     """
+    from crawler import orgs as orgs_module
+    from crawler.config import ConfigError
+
     try:
         targets = orgs_module.check_targets(orgs_module.load_accounts(config_path), accounts)
     except ConfigError as error:

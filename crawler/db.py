@@ -14,13 +14,9 @@ import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import sqlite_utils
-from sqlite_utils.db import Table as SqlTable
+from typing import TYPE_CHECKING, Any
 
 from crawler import schema
-from crawler.licences import licence_catalogue
 from crawler.models import (
     AccountDone,
     AccountFailed,
@@ -37,12 +33,16 @@ from crawler.models import (
 )
 from crawler.redact import mask, mask_row, mask_value
 
+if TYPE_CHECKING:
+    import sqlite_utils
+    from sqlite_utils.db import Table as SqlTable
+
 log = logging.getLogger(__name__)
 
 #: Tokenizer for full-text search: case- and accent-insensitive ("equipe" finds "équipe").
 FTS_TOKENIZE = "unicode61 remove_diacritics 2"
 
-Migration = Callable[[sqlite_utils.Database], None]
+Migration = Callable[["sqlite_utils.Database"], None]
 
 #: Named, ordered data migrations, applied once each and recorded in ``_migrations``.
 MIGRATIONS: tuple[tuple[str, Migration], ...] = ()
@@ -62,6 +62,10 @@ def open_db(path: str | Path | None = None) -> sqlite_utils.Database:
     Raises:
         NotOurDatabase: the file exists but is not an inventory database; nothing was written.
     """
+    # Imported here: what only checks a file (``check_ours``, the lock, the command line's
+    # errors) does not pay for sqlite-utils.
+    import sqlite_utils
+
     if path is None:
         db = sqlite_utils.Database(memory=True)
     else:
@@ -672,6 +676,8 @@ def refresh_scores(
 
 def refresh_licences(db: sqlite_utils.Database) -> None:
     """The ``licences`` table, from the SPDX catalogue the project keeps."""
+    from crawler.licences import licence_catalogue
+
     rows = [
         {
             "spdx_id": info.spdx_id,

@@ -3,6 +3,9 @@
 Each step takes the database's lock (``crawler.lock``), opens the database, does its work and
 returns a report; the command line prints the report, the scheduler logs it. Nothing here
 prints.
+
+Each step imports what it runs when it runs: a crawl does not load the publication (jinja2, the
+site) and a publication does not load the forges' clients.
 """
 
 from __future__ import annotations
@@ -11,16 +14,18 @@ import logging
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from crawler import db as store
 from crawler import sill_sync
-from crawler.forges.base import RetryPolicy
 from crawler.lock import exclusive
-from crawler.models import Config, RunReport
-from crawler.pipeline import ProgressCallback
-from crawler.pipeline import crawl as run_crawl
-from crawler.publish.build import PublishReport, build
-from sill.load import SillSourceError
+
+if TYPE_CHECKING:
+    from crawler.forges.base import RetryPolicy
+    from crawler.models import Config, RunReport
+    from crawler.pipeline import ProgressCallback
+    from crawler.publish.build import PublishReport
+    from sill.load import SillSourceError
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +45,8 @@ def crawl(
     Raises:
         crawler.lock.AlreadyRunning: another step holds the database.
     """
+    from crawler.pipeline import crawl as run_crawl
+
     with exclusive(db_path):
         db = store.open_db(db_path)
         try:
@@ -63,6 +70,8 @@ def sill(
         sill.load.SillError: the source is unreadable or not a SILL export (tables untouched).
         crawler.lock.AlreadyRunning: another step holds the database.
     """
+    from sill.load import SillSourceError
+
     with exclusive(db_path):
         db = store.open_db(db_path)
         try:
@@ -87,5 +96,7 @@ def publish(db_path: Path, out_dir: Path, *, site: bool = True) -> PublishReport
         crawler.publish.build.PublishError: the publication failed; the previous one is kept.
         crawler.lock.AlreadyRunning: another step holds the database.
     """
+    from crawler.publish.build import build
+
     with exclusive(db_path):
         return build(db_path, out_dir, site=site)

@@ -8,6 +8,9 @@ dumper and spliced into the original text rather than re-dumping the whole docum
 full round-trip dump is not byte-exact on the real file: it drops the upstream duplicate
 ``pso_id`` of gitlab.mim-libre.fr and moves the blank line that ends a host block below the new
 owner. The result is validated by the crawler's own loader before it is written atomically.
+
+ruamel.yaml (``add``) and requests (``check``) are imported by the functions that use them:
+``codegouv orgs validate`` needs neither.
 """
 
 from __future__ import annotations
@@ -25,19 +28,16 @@ from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urljoin, urlsplit
 
-import requests
-from requests.structures import CaseInsensitiveDict
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap
-from ruamel.yaml.error import YAMLError
-from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
-
 from crawler.config import ConfigError, ConfigIssue, load_config, token_for
-from crawler.forges.base import USER_AGENT
 from crawler.models import FORGE_KINDS, Config, ForgeConfig
+
+if TYPE_CHECKING:
+    import requests
+    from ruamel.yaml import YAML
+    from ruamel.yaml.comments import CommentedMap
 
 log = logging.getLogger(__name__)
 
@@ -175,6 +175,8 @@ def _check_request(
 
 
 def _round_trip() -> YAML:
+    from ruamel.yaml import YAML
+
     yaml = YAML(typ="rt")
     # The upstream file repeats a key (gitlab.mim-libre.fr's pso_id); the crawler's loader
     # reports it, this loader only needs positions.
@@ -195,6 +197,9 @@ def _with_owner(
     forge_kind: str | None,
 ) -> str:
     """The file's text with the owner spliced in where a person would write it."""
+    from ruamel.yaml.comments import CommentedMap
+    from ruamel.yaml.error import YAMLError
+
     try:
         document = _round_trip().load(text)
     except (YAMLError, RecursionError) as error:  # the crawler's loader accepted it: unlikely
@@ -245,6 +250,9 @@ def _end_of_entry(lines: list[str], line: int, column: int) -> int:
 def _style(document: CommentedMap, owners: CommentedMap, column: int) -> tuple[int, str | None]:
     """The indentation step under an owner and the quoting of its values, as the file has them
     (this host's owners first, then any host's)."""
+    from ruamel.yaml.comments import CommentedMap
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
+
     step: int | None = None
     quote: str | None = None
     hosts = [value for value in document.values() if isinstance(value, CommentedMap)]
@@ -271,6 +279,8 @@ def _style(document: CommentedMap, owners: CommentedMap, column: int) -> tuple[i
 def _render(
     login: str, values: Mapping[str, str], *, indent: int, step: int, quote: str | None
 ) -> str:
+    from ruamel.yaml.comments import CommentedMap
+
     settings: CommentedMap | None = None
     if values:
         settings = CommentedMap()
@@ -287,6 +297,8 @@ def _render(
 
 
 def _quoted(value: str, quote: str | None) -> Any:
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
+
     if quote == '"':
         return DoubleQuotedScalarString(value)
     if quote == "'":
@@ -479,6 +491,10 @@ def _check(forge: ForgeConfig, login: str, token: str | None, timeout: float) ->
         return AccountCheck(
             forge.host, login, "unsupported", message=f"forge {forge.kind} : pas encore vérifiable"
         )
+    import requests
+
+    from crawler.forges.base import USER_AGENT
+
     with requests.Session() as session:
         session.headers["User-Agent"] = USER_AGENT
         if forge.kind == "github":
@@ -513,6 +529,8 @@ class _Client:
         self.timeout = timeout
 
     def get(self, path: str, params: Mapping[str, str] | None = None) -> _Answer:
+        from requests.structures import CaseInsensitiveDict
+
         url = f"{self.api_url}{path}"
         moved = False
         for _ in range(MAX_REDIRECTS + 1):

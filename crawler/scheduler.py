@@ -23,17 +23,15 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import yaml
-from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
-from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.cron import CronTrigger
+from typing import TYPE_CHECKING, Any
 
 from crawler import jobs
-from crawler.config import ConfigError, load_config
 from crawler.lock import AlreadyRunning, exclusive
+
+if TYPE_CHECKING:
+    from apscheduler.events import JobExecutionEvent
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.triggers.cron import CronTrigger
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +53,10 @@ class Schedule:
     timezone: str = "Europe/Paris"
 
     def triggers(self) -> dict[str, CronTrigger]:
+        # APScheduler is imported where a schedule is read or run: the rest of the command
+        # line (``codegouv --help`` shows DEFAULT_SCHEDULE_PATH) does without it.
+        from apscheduler.triggers.cron import CronTrigger
+
         return {
             "chain": CronTrigger.from_crontab(self.chain, timezone=self.timezone),
             "sill": CronTrigger.from_crontab(self.sill, timezone=self.timezone),
@@ -66,6 +68,8 @@ def load_schedule(path: Path) -> Schedule:
     file, the line and the key of a mistake."""
     if not path.exists():
         return Schedule()
+    import yaml
+
     try:
         text = path.read_text(encoding="utf-8")[:65536]
         node = yaml.compose(text)
@@ -190,6 +194,8 @@ def inventory_chains(
     read again at each run, so an account added during the day is crawled the next night."""
 
     def crawl(stop: threading.Event) -> Any:
+        from crawler.config import ConfigError, load_config
+
         try:
             config = load_config(config_path)
         except ConfigError as error:
@@ -213,6 +219,10 @@ def build(
     schedule: Schedule, chains: dict[str, Chain], stop: threading.Event
 ) -> BackgroundScheduler:
     """A scheduler (not started) with one job per chain, on one thread so chains never overlap."""
+    from apscheduler.events import EVENT_JOB_MISSED
+    from apscheduler.executors.pool import ThreadPoolExecutor
+    from apscheduler.schedulers.background import BackgroundScheduler
+
     scheduler = BackgroundScheduler(
         executors={"default": ThreadPoolExecutor(max_workers=1)},
         job_defaults={

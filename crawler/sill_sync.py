@@ -12,14 +12,15 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from crawler import db as store
-from sill.load import BUNDLED_2022, SILL_URL, check_mostly_valid, load
 from sill.match import RepositoryRef, match
 from sill.models import SillExport, Software
+from sill.sources import BUNDLED_2022, SILL_URL
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,10 @@ def load_into(db: sqlite_utils.Database, source: str | Path = DEFAULT_SOURCE) ->
         sill.load.SillError: the source cannot be read, is not a SILL export, or more than half
             of its entries are invalid; the stored SILL tables are then left as they were.
     """
+    # The loader (and the licence normalisation) when a SILL is loaded, not when the crawl
+    # relinks or the command line shows DEFAULT_SOURCE.
+    from sill.load import check_mostly_valid, load
+
     export = load(resolve(source))
     check_mostly_valid(export)
     software = [software_row(s, export.shape) for s in export.software]

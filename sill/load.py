@@ -32,28 +32,23 @@ from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import requests
-
 from crawler.licences.bounded import ParseError, json_depth, read_capped
 from sill._fields import EntryError, json_type
 from sill.models import SillExport, SillSimilarSoftware, Software
 from sill.shapes import Parsed, parse_2022, parse_v1, parse_v2
 
+# The sources, defined here before ``sill.sources`` held them, still importable from here.
+from sill.sources import (  # noqa: F401
+    BUNDLED_2022,
+    BUNDLED_V2_EXTRACT,
+    DATA_DIR,
+    OFFLINE_SOURCE,
+    SILL_CATALOGI_URL,
+    SILL_URL,
+    SILL_V2_URL,
+)
+
 log = logging.getLogger(__name__)
-
-#: The official export: v1, the one with instances, categories and referencing dates.
-SILL_URL = "https://code.gouv.fr/sill/api/sill.json"
-#: The same v1 export under its newer name (tag v1.43.25, 2025-05).
-SILL_CATALOGI_URL = "https://code.gouv.fr/sill/api/catalogi.json"
-#: The v2 export (tag v1.54.4, 2026-03): no instances, but validated upstream.
-SILL_V2_URL = "https://code.gouv.fr/sill/api/v2/catalogi.json"
-
-DATA_DIR = Path(__file__).resolve().parent / "data"
-#: The real 2022 SILL (240 entries), for offline use: the default when there is no network.
-BUNDLED_2022 = DATA_DIR / "sill-2022-05.json"
-#: Three real entries of the v2 export of 2026-09-18 (7zip, Anaconda, Hardensysvol).
-BUNDLED_V2_EXTRACT = DATA_DIR / "sill-v2-catalogi-2026-09-18-extract.json"
-OFFLINE_SOURCE = BUNDLED_2022
 
 #: Sent with every request, as the crawler does, so that code.gouv.fr knows who fetches.
 USER_AGENT = "codegouv-inventory/0.1 (+https://code.gouv.fr/fr/bluehats/)"
@@ -102,6 +97,9 @@ def fetch_url(url: str) -> bytes:
     parts = urlsplit(url)
     if parts.scheme == "http" and not _is_loopback(parts.hostname or ""):
         raise SillSourceError(f"{url}: plain http refused, use https")
+    # Imported here: a bundled copy or a file is read without loading requests.
+    import requests
+
     try:
         with requests.get(
             url,

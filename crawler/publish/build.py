@@ -42,7 +42,6 @@ import sqlite_utils
 
 from crawler import db as store
 from crawler.publish import datasette, exports, tableschema
-from crawler.publish import site as static_site
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +107,18 @@ def build(
     crawl_run = store.last_crawl_run(live)
     crawl_run_id = int(crawl_run["id"]) if crawl_run else None
     durations: dict[str, float] = {}
+    # What fails the publication (the previous one kept) rather than crashing; the static
+    # site's module (jinja2) is imported only when the site is built, and its errors with it.
+    failures: tuple[type[Exception], ...] = (
+        OSError,
+        sqlite3.Error,
+        sqlite_utils.db.NotFoundError,
+        ValueError,
+    )
+    if site:
+        from crawler.publish import site as static_site
+
+        failures = (*failures, static_site.SiteError)
 
     def stage(name: str, work: Callable[[], Any]) -> Any:
         began = time.monotonic()
@@ -128,13 +139,7 @@ def build(
         info = _build_info(started, run_id, crawl_run, counts, durations)
         _write_json(build_dir / "build.json", {**info, "site": site_state})
         previous = _swap(build_dir, out_dir, started)
-    except (
-        OSError,
-        sqlite3.Error,
-        sqlite_utils.db.NotFoundError,
-        ValueError,
-        static_site.SiteError,
-    ) as error:
+    except failures as error:
         shutil.rmtree(build_dir, ignore_errors=True)
         message = f"publication dans {out_dir} impossible : {error}"
         store.finish_publish(
@@ -226,6 +231,8 @@ def _site(build_dir: Path, out_dir: Path) -> dict[str, Any]:
     """Render the static site from the published copy, reusing the current publication's pages
     whose rows did not change. Without the DSFR (npm, ``make site-deps``) the data is still
     published and the site is said to be missing, rather than the whole publication failing."""
+    from crawler.publish import site as static_site
+
     current = out_dir / "site"
     try:
         report = static_site.build(
