@@ -38,11 +38,13 @@ CRAWL_TIME = {"first_seen_at", "last_seen_at", "last_seen_run", "removed_at"}
 
 
 def snapshot(db: sqlite_utils.Database) -> dict[str, dict[str, dict]]:
-    """The inventory's content, without the crawl's own timestamps."""
+    """The inventory's content, without the crawl's own timestamps: whether a repository is
+    marked removed stays (a repository lost by a crawl is a row marked removed, not gone)."""
     tables = {}
     for name, key in (("repositories", "id"), ("owners", "id")):
         tables[name] = {
             row[key]: {k: v for k, v in row.items() if k not in CRAWL_TIME}
+            | ({"removed": row["removed_at"] is not None} if "removed_at" in row else {})
             for row in db.query(f"select * from {name}")
         }
     return tables
