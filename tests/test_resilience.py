@@ -3,6 +3,7 @@ forge or a bad token fail only what they touch, a killed crawl resumes."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import random
 import signal
@@ -21,6 +22,7 @@ from conftest import CrawledDb
 from crawler import db as store
 from crawler.config import load_config, token_variables
 from crawler.forges.base import RetryPolicy
+from crawler.forges.gitlab import PAGE_SIZE
 from crawler.models import Config, ForgeConfig
 from crawler.pipeline import crawl
 from localforge import Dataset, LocalForge
@@ -246,30 +248,40 @@ def test_a_crawl_killed_at_random_points_leaves_a_sound_database_and_resumes(
 def test_a_whole_instance_listing_cut_midway_resumes_from_its_keyset_cursor(
     gitlab_instance_crawl,
 ):
+    """The weekly full listing of a whole instance (the one that sees removals), cut after its
+    first page, resumes on the page after it: nothing is listed twice, nothing is lost and
+    nothing is marked removed."""
     config = instance_config(GITLAB_INSTANCE)
-    # the uninterrupted crawl of the instance, done once per test run (tests/conftest.py)
+    # The first crawl of the instance, done once per test run (tests/conftest.py): a copy,
+    # whose last full listing is made a week old, so that the next crawl lists it whole.
     full, reference = gitlab_instance_crawl.report, snapshot(gitlab_instance_crawl.open())
+    db = gitlab_instance_crawl.open()
+    week_ago = (dt.datetime.now(dt.UTC) - dt.timedelta(days=8)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    (unit,) = db.query("select unit, signature from _crawl_state")
+    assert unit["signature"].startswith("instance ")
+    db.table("_crawl_state").update(unit["unit"], {"signature": f"instance {week_ago}"})
+    pages = -(-full.repositories_seen // PAGE_SIZE)
+    assert pages >= 3
     with LocalForge(Dataset.load()) as forge:
-        # Crawls of the instance in quick succession: GitLab's per-minute budget and its waits
-        # are not what this test is about.
-        forge.rate_limit = 100_000
-
         # Every page after the first fails: the instance stops after its first page...
         forge.fault_kinds = ("503",)
         forge.fault_only_paths = r"/projects\?.*id_after="
         forge.fault_rate = 1.0
-        db = store.open_db()
         cut = crawl(config(forge), db, environ=gitlab_tokens(forge), retry=FEW)
         assert cut.accounts_failed == 1
-        assert 0 < db.table("repositories").count < full.repositories_seen
+        # the cut listing saw its first page, and decided nothing about the rest
+        seen = db.table("repositories").count_where("last_seen_run = ?", [cut.run_id])
+        assert seen == PAGE_SIZE
+        assert db.table("repositories").count_where("removed_at is not null") == 0
         assert store.load_state(db, GITLAB_INSTANCE).accounts[GITLAB_INSTANCE].cursor
 
-        # ... and the next crawl starts after it, not from the beginning.
+        # ... and the next crawl lists the pages after it, not from the beginning (its projects
+        # are unchanged: their listing lines are all it asks).
         forge.fault_rate = 0.0
         before = forge.requests(GITLAB_INSTANCE)
         resumed = crawl(config(forge), db, environ=gitlab_tokens(forge), retry=QUICK)
         assert resumed.accounts_failed == 0
-        assert forge.requests(GITLAB_INSTANCE) - before < full.requests
+        assert forge.requests(GITLAB_INSTANCE) - before == pages - 1
     assert snapshot(db) == reference
 
 
