@@ -156,18 +156,6 @@ def gitlab_instance_crawl(shared_dir: Path) -> CrawledDb:
     return crawled_once(shared_dir, "crawl-gitlab-instance", lambda forge: [whole_instance(forge)])
 
 
-@pytest.fixture(scope="session")
-def github_then_instance_crawl(shared_dir: Path, github_crawl: CrawledDb) -> CrawledDb:
-    """The whole GitLab instance crawled into a copy of ``github_crawl``: two runs, one
-    database (the report is the instance's run)."""
-    return crawled_once(
-        shared_dir,
-        "crawl-github-then-instance",
-        lambda forge: [whole_instance(forge)],
-        start_from=github_crawl,
-    )
-
-
 # --- the demo ---------------------------------------------------------------------------------
 
 

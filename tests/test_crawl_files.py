@@ -28,13 +28,13 @@ def instance_config(forge: LocalForge) -> Config:
 
 
 @pytest.fixture(scope="module")
-def crawled(localforge, github_crawl, github_then_instance_crawl):
-    """The local forge's GitHub accounts and its whole GitLab instance, crawled once per test run
-    into one database (tests/conftest.py)."""
-    for shared in (github_crawl, github_then_instance_crawl):
+def crawled(localforge, github_crawl, gitlab_instance_crawl):
+    """The local forge's GitHub accounts and its whole GitLab instance, each crawled once per
+    test run (tests/conftest.py), read together: the two databases and their repositories."""
+    for shared in (github_crawl, gitlab_instance_crawl):
         assert shared.report.accounts_failed == 0
-    db = github_then_instance_crawl.open()
-    rows = {r["id"]: r for r in db.query("select * from repositories")}
+    dbs = [shared.open() for shared in (github_crawl, gitlab_instance_crawl)]
+    rows = {r["id"]: r for db in dbs for r in db.query("select * from repositories")}
     upstream = {
         f"{host}/{r.owner}/{r.name}".lower(): r
         for host in ("github.com", GITLAB_INSTANCE)
@@ -42,7 +42,7 @@ def crawled(localforge, github_crawl, github_then_instance_crawl):
         if r.visibility == "public"
     }
     assert set(rows) == set(upstream)
-    return db, rows, upstream
+    return dbs, rows, upstream
 
 
 def forge_is_silent(upstream) -> bool:
@@ -51,7 +51,7 @@ def forge_is_silent(upstream) -> bool:
 
 
 def test_reuse_folder_alone_gives_its_licence(crawled):
-    _db, rows, upstream = crawled
+    _dbs, rows, upstream = crawled
     cases = [
         (rid, repo)
         for rid, repo in upstream.items()
@@ -66,7 +66,7 @@ def test_reuse_folder_alone_gives_its_licence(crawled):
 
 
 def test_reuse_folder_with_several_licences_is_no_single_answer(crawled):
-    _db, rows, upstream = crawled
+    _dbs, rows, upstream = crawled
     cases = [
         (rid, repo)
         for rid, repo in upstream.items()
@@ -86,7 +86,7 @@ def manifest_silent(repo) -> bool:
 
 
 def test_manifest_declares_the_licence_when_there_is_no_licence_file(crawled):
-    _db, rows, upstream = crawled
+    _dbs, rows, upstream = crawled
     declared = [
         (rid, repo)
         for rid, repo in upstream.items()
@@ -115,7 +115,7 @@ def test_manifest_declares_the_licence_when_there_is_no_licence_file(crawled):
 
 
 def test_a_recognised_licence_file_is_not_overruled_by_a_manifest(crawled):
-    _db, rows, upstream = crawled
+    _dbs, rows, upstream = crawled
     differing = [
         rid
         for rid, repo in upstream.items()
@@ -133,7 +133,7 @@ def no_licence_file(repo) -> bool:
 
 
 def test_readme_licence_section_gives_the_licence_without_a_licence_file(crawled):
-    _db, rows, upstream = crawled
+    _dbs, rows, upstream = crawled
     named = [
         (rid, repo)
         for rid, repo in upstream.items()
@@ -149,7 +149,7 @@ def test_readme_licence_section_gives_the_licence_without_a_licence_file(crawled
 
 
 def test_readme_without_a_licence_named_in_a_section_gives_nothing(crawled):
-    _db, rows, upstream = crawled
+    _dbs, rows, upstream = crawled
     cases = [
         (rid, repo)
         for rid, repo in upstream.items()
@@ -170,7 +170,7 @@ def test_readme_without_a_licence_named_in_a_section_gives_nothing(crawled):
 
 
 def test_manifest_and_licence_file_win_over_the_readme(crawled):
-    _db, rows, upstream = crawled
+    _dbs, rows, upstream = crawled
     # a manifest's declaration beside a README that names another licence
     declared = [
         (rid, repo)
@@ -197,8 +197,8 @@ def test_manifest_and_licence_file_win_over_the_readme(crawled):
 
 
 def test_publiccode_files_are_stored_with_what_to_fix(crawled):
-    db, rows, upstream = crawled
-    stored = {r["repository"]: r for r in db.query("select * from publiccode")}
+    dbs, rows, upstream = crawled
+    stored = {r["repository"]: r for db in dbs for r in db.query("select * from publiccode")}
     with_file = {rid: repo for rid, repo in upstream.items() if repo.publiccode_variant}
     assert set(stored) == set(with_file)
     assert {r.publiccode_variant for r in with_file.values()} == {"valid", "warnings", "invalid"}
@@ -220,7 +220,7 @@ def test_publiccode_files_are_stored_with_what_to_fix(crawled):
 
 
 def test_every_repository_has_its_score_explained(crawled):
-    _db, rows, _upstream = crawled
+    _dbs, rows, _upstream = crawled
     for rid, row in rows.items():
         details = json.loads(row["score_details"])
         assert row["score"] == sum(d["points"] for d in details), rid
