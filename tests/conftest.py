@@ -21,7 +21,6 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 from _shared import (
-    KILL_HOSTS,
     DemoRun,
     built_once,
     copy_database,
@@ -105,12 +104,6 @@ def all_accounts(forge: LocalForge, host: str) -> Config:
     )
 
 
-def kill_hosts(forge: LocalForge) -> Config:
-    """Every account of ``KILL_HOSTS``, as tests/test_resilience.py configures them."""
-    forges = tuple(f for host in KILL_HOSTS for f in all_accounts(forge, host).forges)
-    return Config("test", forges)
-
-
 def whole_instance(forge: LocalForge, host: str = GITLAB_INSTANCE) -> Config:
     """A GitLab instance crawled whole (no owners: all its public projects)."""
     return Config("test", (ForgeConfig(host, "gitlab", forge.api_url(host)),))
@@ -169,29 +162,6 @@ def github_crawl(shared_dir: Path) -> CrawledDb:
 def gitlab_instance_crawl(shared_dir: Path) -> CrawledDb:
     """The local forge's whole GitLab instance, crawled once per run."""
     return crawled_once(shared_dir, "crawl-gitlab-instance", lambda forge: [whole_instance(forge)])
-
-
-@pytest.fixture(scope="session")
-def github_then_instance_crawl(shared_dir: Path, github_crawl: CrawledDb) -> CrawledDb:
-    """The whole GitLab instance crawled into a copy of ``github_crawl``: two runs, one
-    database (the report is the instance's run)."""
-    return crawled_once(
-        shared_dir,
-        "crawl-github-then-instance",
-        lambda forge: [whole_instance(forge)],
-        start_from=github_crawl,
-    )
-
-
-@pytest.fixture(scope="session")
-def kill_hosts_crawl(shared_dir: Path) -> CrawledDb:
-    """Every account of ``KILL_HOSTS``, crawled once per run."""
-    return crawled_once(
-        shared_dir,
-        "crawl-kill-hosts",
-        lambda forge: [kill_hosts(forge)],
-        retry=RetryPolicy(attempts=8, backoff=0.01, max_wait=5, timeout=10),
-    )
 
 
 # --- the demo ---------------------------------------------------------------------------------

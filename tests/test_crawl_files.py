@@ -10,7 +10,6 @@ import json
 
 import pytest
 
-from crawler import db as store
 from crawler.forges.base import RetryPolicy
 from crawler.licences import normalise
 from crawler.models import Config, ForgeConfig
@@ -29,13 +28,13 @@ def instance_config(forge: LocalForge) -> Config:
 
 
 @pytest.fixture(scope="module")
-def crawled(localforge, github_crawl, github_then_instance_crawl):
-    """The local forge's GitHub accounts and its whole GitLab instance, crawled once per test run
-    into one database (tests/conftest.py)."""
-    for shared in (github_crawl, github_then_instance_crawl):
+def crawled(localforge, github_crawl, gitlab_instance_crawl):
+    """The local forge's GitHub accounts and its whole GitLab instance, each crawled once per
+    test run (tests/conftest.py), read together: the two databases and their repositories."""
+    for shared in (github_crawl, gitlab_instance_crawl):
         assert shared.report.accounts_failed == 0
-    db = github_then_instance_crawl.open()
-    rows = {r["id"]: r for r in db.query("select * from repositories")}
+    dbs = [shared.open() for shared in (github_crawl, gitlab_instance_crawl)]
+    rows = {r["id"]: r for db in dbs for r in db.query("select * from repositories")}
     upstream = {
         f"{host}/{r.owner}/{r.name}".lower(): r
         for host in ("github.com", GITLAB_INSTANCE)
@@ -43,7 +42,7 @@ def crawled(localforge, github_crawl, github_then_instance_crawl):
         if r.visibility == "public"
     }
     assert set(rows) == set(upstream)
-    return db, rows, upstream
+    return dbs, rows, upstream
 
 
 def forge_is_silent(upstream) -> bool:
@@ -52,7 +51,7 @@ def forge_is_silent(upstream) -> bool:
 
 
 def test_reuse_folder_alone_gives_its_licence(crawled):
-    _db, rows, upstream = crawled
+    _dbs, rows, upstream = crawled
     cases = [
         (rid, repo)
         for rid, repo in upstream.items()
@@ -67,7 +66,7 @@ def test_reuse_folder_alone_gives_its_licence(crawled):
 
 
 def test_reuse_folder_with_several_licences_is_no_single_answer(crawled):
-    _db, rows, upstream = crawled
+    _dbs, rows, upstream = crawled
     cases = [
         (rid, repo)
         for rid, repo in upstream.items()
@@ -87,7 +86,7 @@ def manifest_silent(repo) -> bool:
 
 
 def test_manifest_declares_the_licence_when_there_is_no_licence_file(crawled):
-    _db, rows, upstream = crawled
+    _dbs, rows, upstream = crawled
     declared = [
         (rid, repo)
         for rid, repo in upstream.items()
@@ -116,7 +115,7 @@ def test_manifest_declares_the_licence_when_there_is_no_licence_file(crawled):
 
 
 def test_a_recognised_licence_file_is_not_overruled_by_a_manifest(crawled):
-    _db, rows, upstream = crawled
+    _dbs, rows, upstream = crawled
     differing = [
         rid
         for rid, repo in upstream.items()
@@ -134,7 +133,7 @@ def no_licence_file(repo) -> bool:
 
 
 def test_readme_licence_section_gives_the_licence_without_a_licence_file(crawled):
-    _db, rows, upstream = crawled
+    _dbs, rows, upstream = crawled
     named = [
         (rid, repo)
         for rid, repo in upstream.items()
@@ -150,7 +149,7 @@ def test_readme_licence_section_gives_the_licence_without_a_licence_file(crawled
 
 
 def test_readme_without_a_licence_named_in_a_section_gives_nothing(crawled):
-    _db, rows, upstream = crawled
+    _dbs, rows, upstream = crawled
     cases = [
         (rid, repo)
         for rid, repo in upstream.items()
@@ -171,7 +170,7 @@ def test_readme_without_a_licence_named_in_a_section_gives_nothing(crawled):
 
 
 def test_manifest_and_licence_file_win_over_the_readme(crawled):
-    _db, rows, upstream = crawled
+    _dbs, rows, upstream = crawled
     # a manifest's declaration beside a README that names another licence
     declared = [
         (rid, repo)
@@ -198,8 +197,8 @@ def test_manifest_and_licence_file_win_over_the_readme(crawled):
 
 
 def test_publiccode_files_are_stored_with_what_to_fix(crawled):
-    db, rows, upstream = crawled
-    stored = {r["repository"]: r for r in db.query("select * from publiccode")}
+    dbs, rows, upstream = crawled
+    stored = {r["repository"]: r for db in dbs for r in db.query("select * from publiccode")}
     with_file = {rid: repo for rid, repo in upstream.items() if repo.publiccode_variant}
     assert set(stored) == set(with_file)
     assert {r.publiccode_variant for r in with_file.values()} == {"valid", "warnings", "invalid"}
@@ -221,7 +220,7 @@ def test_publiccode_files_are_stored_with_what_to_fix(crawled):
 
 
 def test_every_repository_has_its_score_explained(crawled):
-    _db, rows, _upstream = crawled
+    _dbs, rows, _upstream = crawled
     for rid, row in rows.items():
         details = json.loads(row["score_details"])
         assert row["score"] == sum(d["points"] for d in details), rid
@@ -229,10 +228,18 @@ def test_every_repository_has_its_score_explained(crawled):
     assert len({row["score"] for row in rows.values()}) > 5
 
 
-def test_gitlab_last_commit_is_asked_for_recently_active_projects_only():
+def test_gitlab_last_commit_is_asked_for_recently_active_projects_only(gitlab_instance_crawl):
+    # The first crawl of the whole instance, done once per test run (tests/conftest.py): the
+    # sample's projects are years old, and no commit request was made for any of them.
+    db = gitlab_instance_crawl.open()
+    rows = {r["id"]: r for r in db.query("select * from repositories")}
+    assert rows and all(r["last_commit_at"] is None for r in rows.values())
+    assert all(r["activity"] in ("dormant", "inactive", "archived", None) for r in rows.values())
+    assert gitlab_instance_crawl.requests[GITLAB_INSTANCE] / len(rows) <= 2.1
+    # One project is active again, its last commit four days old: the next crawl asks for it.
     with LocalForge(Dataset.load()) as forge:
         now = dt.datetime.now(dt.UTC)
-        recent = (now - dt.timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        recent = now.strftime("%Y-%m-%dT%H:%M:%SZ")
         commit = (now - dt.timedelta(days=4)).strftime("%Y-%m-%dT%H:%M:%SZ")
         projects = [r for r in forge.dataset.all_repositories(GITLAB_INSTANCE) if not r.is_empty]
         active = forge.dataset.update_repository(
@@ -242,16 +249,9 @@ def test_gitlab_last_commit_is_asked_for_recently_active_projects_only():
             last_activity_at=recent,
             last_commit_at=commit,
         )
-        db = store.open_db()
-        before = forge.requests(GITLAB_INSTANCE)
         crawl(instance_config(forge), db, environ=TOKENS, retry=QUICK)
-        sent = forge.requests(GITLAB_INSTANCE) - before
-        rows = {r["id"]: r for r in db.query("select * from repositories")}
-        active_id = f"{GITLAB_INSTANCE}/{active.owner}/{active.name}".lower()
-        assert rows[active_id]["last_commit_at"] == commit
-        assert rows[active_id]["activity"] == "active"
-        # The sample's projects are years old: no other commit request was made.
-        others = [r for rid, r in rows.items() if rid != active_id]
-        assert all(r["last_commit_at"] is None for r in others)
-        assert all(r["activity"] in ("dormant", "inactive", "archived", None) for r in others)
-        assert sent / len(rows) <= 2.1
+    after = {r["id"]: r for r in db.query("select * from repositories")}
+    active_id = f"{GITLAB_INSTANCE}/{active.owner}/{active.name}".lower()
+    assert after[active_id]["last_commit_at"] == commit
+    assert after[active_id]["activity"] == "active"
+    assert all(r["last_commit_at"] is None for rid, r in after.items() if rid != active_id)

@@ -3,11 +3,13 @@ forge or a bad token fail only what they touch, a killed crawl resumes."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import random
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -15,22 +17,19 @@ import pytest
 import sqlite_utils
 import yaml
 from _shared import KILL_ACCOUNTS, KILL_HOSTS
+from conftest import CrawledDb
 
 from crawler import db as store
 from crawler.config import load_config, token_variables
 from crawler.forges.base import RetryPolicy
-from crawler.models import Config, ForgeConfig, OwnerConfig
+from crawler.forges.gitlab import PAGE_SIZE
+from crawler.models import Config, ForgeConfig
 from crawler.pipeline import crawl
 from localforge import Dataset, LocalForge
 from localforge.gitlab_data import GITLAB_INSTANCE
 
 ROOT = Path(__file__).resolve().parent.parent
 
-TOKEN = {
-    "GITHUB_TOKEN": "test-token",
-    "GITLAB_TOKEN_GRICAD_GITLAB_UNIV_GRENOBLE_ALPES_FR": "test-token",
-    "GITLAB_TOKEN_PLMLAB_MATH_CNRS_FR": "test-token",
-}
 #: Fast retries for tests; the defaults wait seconds.
 QUICK = RetryPolicy(attempts=8, backoff=0.01, max_wait=5, timeout=10)
 #: For a fault that lasts (a forge down, a page that always fails): still retried, but eight
@@ -40,59 +39,73 @@ FEW = RetryPolicy(attempts=3, backoff=0.01, max_wait=5, timeout=10)
 CRAWL_TIME = {"first_seen_at", "last_seen_at", "last_seen_run", "removed_at"}
 
 
-def config_for(forge: LocalForge) -> Config:
-    """Every account of ``KILL_HOSTS``, as tests/conftest.py's ``kill_hosts_crawl`` has them:
-    GitHub's few queries then still get faults at 10 % (``KILL_ACCOUNTS`` would not)."""
-    forges = []
-    for host in KILL_HOSTS:
-        owners = tuple(
-            OwnerConfig(host, a.login, line=i + 1)
-            for i, a in enumerate(forge.dataset.accounts(host))
-        )
-        forges.append(ForgeConfig(host, forge.dataset.kind(host), forge.api_url(host), owners))
-    return Config("test", tuple(forges))
-
-
 def snapshot(db: sqlite_utils.Database) -> dict[str, dict[str, dict]]:
-    """The inventory's content, without the crawl's own timestamps."""
+    """The inventory's content, without the crawl's own timestamps: whether a repository is
+    marked removed stays (a repository lost by a crawl is a row marked removed, not gone)."""
     tables = {}
     for name, key in (("repositories", "id"), ("owners", "id")):
         tables[name] = {
             row[key]: {k: v for k, v in row.items() if k not in CRAWL_TIME}
+            | ({"removed": row["removed_at"] is not None} if "removed_at" in row else {})
             for row in db.query(f"select * from {name}")
         }
     return tables
 
 
+def tokens(config: Config) -> dict[str, str]:
+    """A token for every forge of ``config``."""
+    return {v: "test-token" for f in config.forges for v in token_variables(f)}
+
+
+def accounts_config(forge: LocalForge, accounts: dict[str, tuple[str, ...]] | None) -> Config:
+    """``write_config``'s organisations.yml on ``forge``, read as ``codegouv crawl`` reads it:
+    an in-process crawl then stores what the command's crawl stores, to the owners' rows."""
+    with tempfile.TemporaryDirectory() as folder:
+        return load_config(
+            write_config(Path(folder, "organisations.yml"), forge, accounts=accounts)
+        )
+
+
+def uninterrupted(crawl_once, accounts: dict[str, tuple[str, ...]] | None) -> CrawledDb:
+    """An uninterrupted crawl of ``accounts`` of ``KILL_HOSTS`` (all of them for ``None``), done
+    once per test run (tests/conftest.py's ``crawl_once``), in process: the reference the
+    resilience tests compare with."""
+    name = "crawl-kill-accounts" if accounts == KILL_ACCOUNTS else "crawl-kill-every-account"
+    crawled = crawl_once(name, lambda forge: [accounts_config(forge, accounts)], retry=QUICK)
+    assert [f.host for f in crawled.report.forges] == list(KILL_HOSTS)
+    assert crawled.report.accounts_failed == 0
+    return crawled
+
+
 @pytest.fixture(scope="module")
-def reference(kill_hosts_crawl) -> dict:
-    """What an uninterrupted crawl of ``KILL_HOSTS`` gives (crawled once per test run by
-    tests/conftest.py, with this module's configuration and retries)."""
-    report = kill_hosts_crawl.report
-    assert [f.host for f in report.forges] == list(KILL_HOSTS)
-    assert report.accounts_failed == 0
-    return snapshot(kill_hosts_crawl.open())
+def kill_accounts_crawl(crawl_once) -> CrawledDb:
+    """``KILL_ACCOUNTS`` crawled without a fault, once per test run."""
+    return uninterrupted(crawl_once, KILL_ACCOUNTS)
 
 
-def test_ten_percent_of_random_faults_change_nothing(reference):
-    with LocalForge(Dataset.load(), fault_rate=0.1, seed=7) as forge:
+def test_thirty_percent_of_random_faults_change_nothing(kill_accounts_crawl):
+    """``KILL_ACCOUNTS`` crawled while 30 % of the requests fail (seeded: every host of
+    ``KILL_HOSTS`` gets faults, GitHub's six queries too) gives what a crawl without a fault
+    gives: every request is retried until it succeeds (``QUICK``: eight tries)."""
+    with LocalForge(Dataset.load(), fault_rate=0.3, seed=7) as forge:
         db = store.open_db()
-        report = crawl(config_for(forge), db, environ=TOKEN, retry=QUICK)
+        config = accounts_config(forge, KILL_ACCOUNTS)
+        report = crawl(config, db, environ=tokens(config), retry=QUICK)
         faults = {host: forge.stats[host]["faults"] for host in KILL_HOSTS}
     assert all(faults.values()), faults
     assert report.accounts_failed == 0
     assert report.requests >= sum(faults.values())  # retries are counted as requests
-    assert snapshot(db) == reference
+    assert snapshot(db) == snapshot(kill_accounts_crawl.open())
 
 
-def test_a_forge_that_is_down_keeps_its_rows_and_the_others_stay_fresh(kill_hosts_crawl):
+def test_a_forge_that_is_down_keeps_its_rows_and_the_others_stay_fresh(kill_accounts_crawl):
     with LocalForge(Dataset.load()) as forge:
-        # a whole crawl of these hosts, done once per test run on the same data: a copy
-        db = kill_hosts_crawl.open()
-        config = config_for(forge)
+        # a whole crawl of these accounts, done once per test run on the same data: a copy
+        db = kill_accounts_crawl.open()
+        config = accounts_config(forge, KILL_ACCOUNTS)
         before = snapshot(db)
         forge.stop()  # the whole forge is gone: connections are refused
-        report = crawl(config, db, environ=TOKEN, retry=FEW)
+        report = crawl(config, db, environ=tokens(config), retry=FEW)
     assert report.accounts_ok == 0
     assert {f.status for f in report.forges} == {"failed"}
     assert snapshot(db)["repositories"] == before["repositories"]
@@ -111,7 +124,8 @@ def test_a_rate_limit_longer_than_allowed_stops_the_forge_cleanly():
         db = store.open_db()
         policy = RetryPolicy(attempts=3, backoff=0.01, max_wait=2, timeout=10)
         started = time.monotonic()
-        report = crawl(config_for(forge), db, environ=TOKEN, retry=policy)
+        config = accounts_config(forge, KILL_ACCOUNTS)
+        report = crawl(config, db, environ=tokens(config), retry=policy)
     assert time.monotonic() - started < 30  # no sleeping for an hour
     assert report.accounts_failed > 0
     assert report.forges[0].status in ("failed", "partial")
@@ -143,12 +157,15 @@ def run_crawl(
     config: Path,
     db: Path,
     env: dict[str, str],
-    kill_after: float | None = None,
-) -> tuple[int, float]:
-    """``codegouv crawl`` in a process of its own; returns its exit status (-9: killed) and the
-    seconds it ran once its database existed (the crawl itself, without Python's start-up).
+    forge: LocalForge | None = None,
+    kill_at: int | None = None,
+) -> int:
+    """``codegouv crawl`` in a process of its own; returns its exit status (-9: killed).
 
-    With ``kill_after``, the process gets SIGKILL that many seconds after the database appeared.
+    With ``forge`` and ``kill_at``, the process gets SIGKILL as soon as ``forge`` has received
+    ``kill_at`` requests from it: a point of its crawling measured in requests, which the
+    machine's load does not move (a point in seconds would, between the reference crawl that
+    measures it and the crawl that is killed).
     """
     process = subprocess.Popen(
         [sys.executable, "-m", "crawler", "crawl", "--config", str(config), "--db", str(db)],
@@ -157,21 +174,18 @@ def run_crawl(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    if forge is None or kill_at is None:
+        return process.wait(timeout=300)
+    before = forge.requests()
     deadline = time.monotonic() + 300
-    while not db.exists() and process.poll() is None:
-        assert time.monotonic() < deadline, "the crawl never opened its database"
-        time.sleep(0.01)
-    opened = time.monotonic()
-    if kill_after is None:
-        status = process.wait(timeout=300)
-        return status, time.monotonic() - opened
-    try:
-        process.wait(timeout=kill_after)
-    except subprocess.TimeoutExpired:
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-        return -9, time.monotonic() - opened
-    return process.returncode, time.monotonic() - opened
+    while process.poll() is None:
+        if forge.requests() - before >= kill_at:
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            return -9
+        assert time.monotonic() < deadline, "the crawl never ended"
+        time.sleep(0.02)  # a few requests at most between two looks; the forge keeps the GIL
+    return process.returncode
 
 
 @pytest.mark.long
@@ -185,26 +199,28 @@ def run_crawl(
     ids=["2-trials", "10-trials-every-account"],
 )
 def test_a_crawl_killed_at_random_points_leaves_a_sound_database_and_resumes(
-    tmp_path, trials, accounts
+    tmp_path, crawl_once, trials, accounts
 ):
-    """Seeded trials over GitHub and GitLab (groups, subgroups, users): each crawl is killed
-    with SIGKILL at a random moment of its crawling, the database is checked, the next crawl
-    must finish the job and give exactly what an uninterrupted crawl gives. Two trials on a few
-    accounts of each host in ``make test``; the ten on every account are marked slow:
+    """Seeded trials over GitHub and GitLab (groups, subgroups, users): each ``codegouv crawl``
+    is killed with SIGKILL at a random point of its crawling, the database is checked, the next
+    crawl must finish the job and give exactly what an uninterrupted crawl gives (the same
+    organisations.yml crawled once per test run, in process: ``uninterrupted``). Two trials on
+    a few accounts of each host in ``make test``; the ten on every account are marked slow:
     ``make test-all`` and ``make bench`` run them."""
+    crawled = uninterrupted(crawl_once, accounts)
+    reference = snapshot(crawled.open())
+    assert {r["forge"] for r in reference["repositories"].values()} == set(KILL_HOSTS)
+    # what the uninterrupted crawl asked of the forge: the kills fall between 20 and 90 % of it
+    requests = sum(crawled.requests.values())
     rng = random.Random(2026)
     with LocalForge(Dataset.load()) as forge:
         config = write_config(tmp_path / "organisations.yml", forge, accounts=accounts)
-        env = {v: "test-token" for f in load_config(config).forges for v in token_variables(f)}
-        status, duration = run_crawl(config, tmp_path / "reference.db", env)
-        assert status == 0
-        reference = snapshot(sqlite_utils.Database(tmp_path / "reference.db"))
-        assert {r["forge"] for r in reference["repositories"].values()} == set(KILL_HOSTS)
+        env = tokens(load_config(config))
         killed = resumed = 0
         for trial in range(trials):
             db_path = tmp_path / f"trial-{trial}.db"
-            status, _ = run_crawl(config, db_path, env, kill_after=rng.uniform(0.2, 0.9) * duration)
-            killed += status == -9
+            kill_at = round(rng.uniform(0.2, 0.9) * requests)
+            killed += run_crawl(config, db_path, env, forge, kill_at) == -9
             db = sqlite_utils.Database(db_path)
             assert db.execute("pragma integrity_check").fetchone()[0] == "ok"
             if db["_crawl_state"].exists():
@@ -215,15 +231,15 @@ def test_a_crawl_killed_at_random_points_leaves_a_sound_database_and_resumes(
                     > 0
                 )
             db.close()
-            assert run_crawl(config, db_path, env)[0] == 0
+            assert run_crawl(config, db_path, env) == 0
             db = sqlite_utils.Database(db_path)
             assert db.execute("pragma integrity_check").fetchone()[0] == "ok"
             assert snapshot(db) == reference, f"trial {trial}"
             runs = [r["status"] for r in db.query("select status from crawl_runs order by id")]
             assert runs[-1] == "ok" and "running" not in runs
             db.close()
-    # the trials really cut crawls in the middle: at most one miss in five
-    assert killed >= trials - trials // 5
+    # the trials really cut crawls in the middle
+    assert killed == trials
     # (resuming from a saved cursor is asserted deterministically in the test below and in
     # tests/test_db.py; here the kills fall wherever they fall)
     print(f"{killed} crawls killed, {resumed} with a listing half-read")
@@ -232,30 +248,40 @@ def test_a_crawl_killed_at_random_points_leaves_a_sound_database_and_resumes(
 def test_a_whole_instance_listing_cut_midway_resumes_from_its_keyset_cursor(
     gitlab_instance_crawl,
 ):
+    """The weekly full listing of a whole instance (the one that sees removals), cut after its
+    first page, resumes on the page after it: nothing is listed twice, nothing is lost and
+    nothing is marked removed."""
     config = instance_config(GITLAB_INSTANCE)
-    # the uninterrupted crawl of the instance, done once per test run (tests/conftest.py)
+    # The first crawl of the instance, done once per test run (tests/conftest.py): a copy,
+    # whose last full listing is made a week old, so that the next crawl lists it whole.
     full, reference = gitlab_instance_crawl.report, snapshot(gitlab_instance_crawl.open())
+    db = gitlab_instance_crawl.open()
+    week_ago = (dt.datetime.now(dt.UTC) - dt.timedelta(days=8)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    (unit,) = db.query("select unit, signature from _crawl_state")
+    assert unit["signature"].startswith("instance ")
+    db.table("_crawl_state").update(unit["unit"], {"signature": f"instance {week_ago}"})
+    pages = -(-full.repositories_seen // PAGE_SIZE)
+    assert pages >= 3
     with LocalForge(Dataset.load()) as forge:
-        # Crawls of the instance in quick succession: GitLab's per-minute budget and its waits
-        # are not what this test is about.
-        forge.rate_limit = 100_000
-
         # Every page after the first fails: the instance stops after its first page...
         forge.fault_kinds = ("503",)
         forge.fault_only_paths = r"/projects\?.*id_after="
         forge.fault_rate = 1.0
-        db = store.open_db()
         cut = crawl(config(forge), db, environ=gitlab_tokens(forge), retry=FEW)
         assert cut.accounts_failed == 1
-        assert 0 < db.table("repositories").count < full.repositories_seen
+        # the cut listing saw its first page, and decided nothing about the rest
+        seen = db.table("repositories").count_where("last_seen_run = ?", [cut.run_id])
+        assert seen == PAGE_SIZE
+        assert db.table("repositories").count_where("removed_at is not null") == 0
         assert store.load_state(db, GITLAB_INSTANCE).accounts[GITLAB_INSTANCE].cursor
 
-        # ... and the next crawl starts after it, not from the beginning.
+        # ... and the next crawl lists the pages after it, not from the beginning (its projects
+        # are unchanged: their listing lines are all it asks).
         forge.fault_rate = 0.0
         before = forge.requests(GITLAB_INSTANCE)
         resumed = crawl(config(forge), db, environ=gitlab_tokens(forge), retry=QUICK)
         assert resumed.accounts_failed == 0
-        assert forge.requests(GITLAB_INSTANCE) - before < full.requests
+        assert forge.requests(GITLAB_INSTANCE) - before == pages - 1
     assert snapshot(db) == reference
 
 
