@@ -50,10 +50,30 @@ gc.set_threshold(*gc.get_threshold()[:2], 100)
 NEEDS_DEMO = pytest.StashKey[bool]()
 
 
+@pytest.hookimpl(trylast=True)  # after ``-m``'s deselection: only the tests that will run
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests marked ``long`` first (a stable sort): a parallel run then ends on many short tests
-    that spread over the workers, not on one long test that started last."""
-    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+    """Tests marked ``long`` first: a parallel run then ends on many short tests that spread
+    over the workers, not on one long test that started last.
+
+    pytest-xdist's ``worksteal`` hands each worker a contiguous share of this list at the start
+    (the first third, the second, the rest): the long tests are dealt out to the head of each
+    share, so that the workers start one each instead of one worker running them all in a row.
+    """
+    long = [item for item in items if item.get_closest_marker("long") is not None]
+    rest = [item for item in items if item.get_closest_marker("long") is None]
+    workers = max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
+    shares: list[list[pytest.Item]] = []
+    left = len(items)
+    for index in range(workers):  # the sizes worksteal gives: what is left over those left
+        shares.append([])
+        size = left // (workers - index)
+        shares[-1].extend(long[index::workers])
+        taken = len(shares[-1])
+        shares[-1].extend(rest[: max(0, size - taken)])
+        del rest[: max(0, size - taken)]
+        left -= size
+    shares[-1].extend(rest)
+    items[:] = [item for share in shares for item in share]
     needs = ("demo_run" in getattr(item, "fixturenames", ()) for item in items)
     config.stash[NEEDS_DEMO] = any(needs)
 

@@ -132,6 +132,7 @@ def first_crawl(
     return crawled, github_crawl.requests[GITHUB] + sum(crawled.requests.values())
 
 
+@pytest.mark.long
 def test_the_daily_crawl_sees_every_change(
     forge_and_config: tuple[LocalForge, Path, list[str]], first_crawl: tuple[CrawledDb, int]
 ) -> None:

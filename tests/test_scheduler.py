@@ -258,6 +258,7 @@ def _schedule_once(config: Path, db: Path, out: Path, env: dict[str, str]):
     )  # fmt: skip
 
 
+@pytest.mark.long
 def test_sigterm_during_the_crawl_stops_cleanly_and_the_next_run_resumes(tmp_path: Path) -> None:
     import signal
     import sqlite3

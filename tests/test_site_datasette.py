@@ -69,6 +69,7 @@ def inert(page, path: str) -> str:
     return page.locator("body").inner_text()
 
 
+@pytest.mark.long
 def test_payloads_stay_text_in_datasette(datasette, page):
     db_path, url = datasette
     repository_id = helpers.hostile_repository_id(db_path)
