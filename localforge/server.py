@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
 import re
 import socket
@@ -194,7 +193,6 @@ class LocalForge:
         if self._server is not None:
             return self
         github_graphql.schema()  # build it now rather than on the first query
-        _freeze_long_lived()
         server = _Server((self.host, self.port), _Handler)
         server.forge = self
         self.port = server.server_address[1]
@@ -310,23 +308,6 @@ class LocalForge:
             request.body,
             lambda kind: api.fault_applies(kind, request),
         )
-
-
-_frozen = False
-_frozen_lock = threading.Lock()
-
-
-def _freeze_long_lived() -> None:
-    """Move what lives as long as the process out of the garbage collector's way, once: GitHub's
-    schema (about 225,000 objects) and the modules loaded so far. Every full collection walked
-    them again (0.3 s each, dozens of them in a crawl of the local forge or a test run); frozen,
-    they are never collected, which they would not be anyway."""
-    global _frozen  # noqa: PLW0603 - once per process, under a lock
-    with _frozen_lock:
-        if not _frozen:
-            gc.collect()
-            gc.freeze()
-            _frozen = True
 
 
 #: Where the request counters are served as JSON (outside every forge prefix).
