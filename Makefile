@@ -24,7 +24,8 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 # The demo has its own database and published folder (data/demo/), never $(DB).
-demo: install node-deps
+demo:
+	@$(MAKE) --no-print-directory -j2 -O install node-deps
 	$(BIN)/codegouv demo --port $(PORT)
 
 # Tests run in parallel (pytest-xdist): one worker per core and one more (many tests wait on a
@@ -34,11 +35,14 @@ TEST_JOBS ?= $(shell n=$$(( $$(nproc 2>/dev/null || echo 2) + 1 )); [ $$n -gt 4 
 # start `codegouv` dozens of times, and each would compile the project's modules again.
 PYTEST_PARALLEL := PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -n $(TEST_JOBS) --dist worksteal
 
-test: install site-deps
+# The Python and the npm installs run side by side (13 s against 20 s on a fresh clone).
+test:
+	@$(MAKE) --no-print-directory -j2 -O install site-deps
 	$(PYTEST_PARALLEL)
 
 # Everything, the slow tests too (the ten random kill trials).
-test-all: install site-deps
+test-all:
+	@$(MAKE) --no-print-directory -j2 -O install site-deps
 	$(PYTEST_PARALLEL) -m ""
 
 lint: install
