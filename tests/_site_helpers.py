@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import pickle
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -127,9 +128,14 @@ def serve(directory: Path) -> Iterator[str]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(directory))
-    )
+    class Server(ThreadingHTTPServer):
+        def handle_error(self, request: Any, client_address: Any) -> None:
+            """A browser that drops a request it no longer needs (a page left, a fetch
+            aborted) is not an error of the server's; anything else is printed as before."""
+            if not isinstance(sys.exc_info()[1], ConnectionError):
+                super().handle_error(request, client_address)
+
+    server = Server(("127.0.0.1", 0), functools.partial(Quiet, directory=str(directory)))
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
     )
