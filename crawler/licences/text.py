@@ -12,11 +12,10 @@ or more, and the licence's name in it is a distinguishing word worth keeping (Ce
 
 from __future__ import annotations
 
+import functools
 import html
 import re
-import threading
 import unicodedata
-from collections import OrderedDict
 from dataclasses import dataclass, field
 
 #: British → American spellings met in licence texts (tokens after lower-casing).
@@ -142,26 +141,17 @@ def _sub_lines(pattern: re.Pattern[str], text: str, needles: tuple[str, ...]) ->
     return "\n".join(lines)
 
 
-#: The words of the last texts normalised: a text's words are asked for several times (its
-#: word set, its sequence, its translations), and the references' texts at every start.
-_TOKENS: OrderedDict[str, tuple[str, ...]] = OrderedDict()
-_TOKENS_KEPT = 64
-_tokens_lock = threading.Lock()
-
-
 def tokens(text: str) -> list[str]:
     """The words of a licence text after normalisation, in order."""
-    with _tokens_lock:
-        known = _TOKENS.get(text)
-        if known is not None:
-            _TOKENS.move_to_end(text)
-            return list(known)
-    words = _tokens(text)
-    with _tokens_lock:
-        _TOKENS[text] = tuple(words)
-        if len(_TOKENS) > _TOKENS_KEPT:
-            _TOKENS.popitem(last=False)
-    return words
+    return list(_words(text))
+
+
+@functools.lru_cache(maxsize=64)
+def _words(text: str) -> tuple[str, ...]:
+    """The words of the last texts normalised, remembered: a text's words are asked for several
+    times (its word set, its sequence, its translations), and the references' at every start.
+    The texts are the detector's, 200,000 characters at most each."""
+    return tuple(_tokens(text))
 
 
 def _tokens(text: str) -> list[str]:
