@@ -62,18 +62,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     long = [item for item in items if item.get_closest_marker("long") is not None]
     rest = [item for item in items if item.get_closest_marker("long") is None]
     workers = max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
-    shares: list[list[pytest.Item]] = []
+    ordered: list[pytest.Item] = []
     left = len(items)
-    for index in range(workers):  # the sizes worksteal gives: what is left over those left
-        shares.append([])
-        size = left // (workers - index)
-        shares[-1].extend(long[index::workers])
-        taken = len(shares[-1])
-        shares[-1].extend(rest[: max(0, size - taken)])
-        del rest[: max(0, size - taken)]
+    for index in range(workers):
+        size = left // (workers - index)  # what worksteal sends this worker: an even share
+        head = long[index::workers]
+        fill = max(0, size - len(head))
+        ordered += head + rest[:fill]
+        del rest[:fill]
         left -= size
-    shares[-1].extend(rest)
-    items[:] = [item for share in shares for item in share]
+    items[:] = ordered + rest
     needs = ("demo_run" in getattr(item, "fixturenames", ()) for item in items)
     config.stash[NEEDS_DEMO] = any(needs)
 
