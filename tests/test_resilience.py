@@ -17,7 +17,7 @@ import pytest
 import sqlite_utils
 import yaml
 from _shared import KILL_ACCOUNTS, KILL_HOSTS
-from conftest import CrawledDb
+from conftest import CrawledDb, tokens_for
 
 from crawler import db as store
 from crawler.config import load_config, token_variables
@@ -50,11 +50,6 @@ def snapshot(db: sqlite_utils.Database) -> dict[str, dict[str, dict]]:
             for row in db.query(f"select * from {name}")
         }
     return tables
-
-
-def tokens(config: Config) -> dict[str, str]:
-    """A token for every forge of ``config``."""
-    return {v: "test-token" for f in config.forges for v in token_variables(f)}
 
 
 def accounts_config(forge: LocalForge, accounts: dict[str, tuple[str, ...]] | None) -> Config:
@@ -90,7 +85,7 @@ def test_thirty_percent_of_random_faults_change_nothing(kill_accounts_crawl):
     with LocalForge(Dataset.load(), fault_rate=0.3, seed=7) as forge:
         db = store.open_db()
         config = accounts_config(forge, KILL_ACCOUNTS)
-        report = crawl(config, db, environ=tokens(config), retry=QUICK)
+        report = crawl(config, db, environ=tokens_for(config), retry=QUICK)
         faults = {host: forge.stats[host]["faults"] for host in KILL_HOSTS}
     assert all(faults.values()), faults
     assert report.accounts_failed == 0
@@ -105,7 +100,7 @@ def test_a_forge_that_is_down_keeps_its_rows_and_the_others_stay_fresh(kill_acco
         config = accounts_config(forge, KILL_ACCOUNTS)
         before = snapshot(db)
         forge.stop()  # the whole forge is gone: connections are refused
-        report = crawl(config, db, environ=tokens(config), retry=FEW)
+        report = crawl(config, db, environ=tokens_for(config), retry=FEW)
     assert report.accounts_ok == 0
     assert {f.status for f in report.forges} == {"failed"}
     assert snapshot(db)["repositories"] == before["repositories"]
@@ -125,7 +120,7 @@ def test_a_rate_limit_longer_than_allowed_stops_the_forge_cleanly():
         policy = RetryPolicy(attempts=3, backoff=0.01, max_wait=2, timeout=10)
         started = time.monotonic()
         config = accounts_config(forge, KILL_ACCOUNTS)
-        report = crawl(config, db, environ=tokens(config), retry=policy)
+        report = crawl(config, db, environ=tokens_for(config), retry=policy)
     assert time.monotonic() - started < 30  # no sleeping for an hour
     assert report.accounts_failed > 0
     assert report.forges[0].status in ("failed", "partial")
@@ -215,7 +210,7 @@ def test_a_crawl_killed_at_random_points_leaves_a_sound_database_and_resumes(
     rng = random.Random(2026)
     with LocalForge(Dataset.load()) as forge:
         config = write_config(tmp_path / "organisations.yml", forge, accounts=accounts)
-        env = tokens(load_config(config))
+        env = tokens_for(load_config(config))
         killed = resumed = 0
         for trial in range(trials):
             db_path = tmp_path / f"trial-{trial}.db"
