@@ -558,3 +558,23 @@ def test_the_words_of_a_text_are_a_new_list_at_every_call() -> None:
     first = licence_text.tokens(text)
     first.append("tampered")
     assert licence_text.tokens(text) == first[:-1]
+
+
+def test_a_hostile_licence_file_costs_little() -> None:
+    """A licence file is crawled text: built to make the normalisation's patterns backtrack
+    (a run of name characters before an ``@``, brackets, link openings with no ``)``), up to
+    the size the detector reads, it gives no licence and stays cheap. Each of these took from
+    33 s to two minutes of CPU before the patterns were made linear."""
+    from crawler.licences.detect import MAX_CHARS
+
+    size = MAX_CHARS - 10
+    hostile = {
+        "e-mail run": "a" * size + "@x",
+        "brackets": "[" * size,
+        "link openings": "[a](" * (size // 4),
+        "images": "![a](" * (size // 5),
+    }
+    for name, text in hostile.items():
+        start = time.thread_time()
+        assert detect(text).licence in {NOASSERTION, NONE}, name
+        assert time.thread_time() - start < 2.0, name
